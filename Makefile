@@ -1,0 +1,65 @@
+# West Midlands Police help assistant. `make help` lists the targets.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+# Python 3.10 (Rasa 3.6 needs 3.8-3.10): PYTHON=... or pyenv's 3.10 or python3.10 on PATH.
+PYTHON ?= $(shell for p in "PYENV_VERSION=3.10 python3.10" python3.10 python3; do \
+	  env $$p -c 'import sys; assert sys.version_info[:2] == (3, 10); print(sys.executable)' 2>/dev/null && break; done)
+VENV := .venv
+BIN := $(VENV)/bin
+MODEL := models/assistant.tar.gz
+TRAINING_INPUTS := config.yml domain.yml $(shell find data -name '*.yml' 2>/dev/null)
+
+# Defaults for endpoints.yml and the servers; set any of them in the environment to override.
+export ACTION_SERVER_URL ?= http://127.0.0.1:5055/webhook
+export ACTION_SERVER_PORT ?= 5055
+export RASA_PORT ?= 5005
+export RASA_INTERFACE ?= 127.0.0.1
+export TRACKER_STORE_DIALECT ?= sqlite
+export TRACKER_STORE_DB ?= var/conversations.db
+export RASA_TELEMETRY_ENABLED ?= false
+export TF_CPP_MIN_LOG_LEVEL ?= 3
+export SQLALCHEMY_SILENCE_UBER_WARNING ?= 1
+export PYTHONWARNINGS ?= ignore::DeprecationWarning
+
+.PHONY: help install train validate run shell test test-unit clean
+
+help: ## list the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
+
+$(BIN)/python:
+	@if [ -z "$(PYTHON)" ]; then echo "Python 3.10 not found. Install it (e.g. pyenv install 3.10) or run: make PYTHON=/path/to/python3.10 ..." >&2; exit 1; fi
+	$(PYTHON) -m venv $(VENV)
+
+$(VENV)/.installed: requirements.txt constraints.txt | $(BIN)/python
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -r requirements.txt -c constraints.txt
+	touch $@
+
+install: $(VENV)/.installed ## create .venv with Python 3.10 and install the pinned requirements
+
+$(MODEL): $(TRAINING_INPUTS) | $(VENV)/.installed
+	$(BIN)/rasa train --fixed-model-name assistant --out models
+	touch $@
+
+train: $(MODEL) ## train the model, only if data, domain or config changed since the last one
+
+validate: install ## check the catalogue, the emergency patterns and the training data
+	$(BIN)/python -m scripts.check_catalogue
+	$(BIN)/rasa data validate --fail-on-warnings
+
+run: train ## start the action server and the assistant (REST on http://localhost:5005); Ctrl-C stops both
+	@scripts/serve.sh $(MODEL)
+
+shell: train ## talk to the assistant in the terminal (needs `make run` in another terminal for the actions)
+	$(BIN)/rasa shell --model $(MODEL) --endpoints endpoints.yml
+
+test-unit: install ## the fast unit tests only (no servers, no network)
+	$(BIN)/pytest -m "not slow"
+
+test: train validate ## every test: unit, NLU held-out set, emergency set, conversation tests, end-to-end
+	$(BIN)/pytest
+	$(BIN)/rasa test core --model $(MODEL) --stories tests/test_stories.yml --fail-on-prediction-errors --out results
+
+clean: ## remove the virtualenv, models, results and local conversation store
+	rm -rf $(VENV) models results var .rasa

@@ -1,0 +1,57 @@
+"""When the assistant is not sure: ask "did you mean", then hand over to people, never the same words three times."""
+
+from typing import Any, Dict, List, Text
+
+from rasa_sdk import Tracker
+from rasa_sdk.events import EventType
+from rasa_sdk.executor import CollectingDispatcher
+
+from actions.base import CatalogueAction
+from actions.hours import current_time
+from actions.replies import buttons, render
+
+FALLBACK_INTENT = "nlu_fallback"
+# A "Something else" click between two misses does not break the run of misses.
+NEUTRAL_INTENTS = {"something_else"}
+# Conversation intents are not worth offering as "did you mean" guesses.
+NOT_GUESSES = {FALLBACK_INTENT, "greet", "thank", "goodbye", "something_else", "out_of_scope"}
+MAX_GUESSES = 3
+
+
+def misses_in_a_row(tracker: Tracker) -> int:
+    misses = 0
+    for event in reversed(tracker.events):
+        if event.get("event") != "user":
+            continue
+        intent = ((event.get("parse_data") or {}).get("intent") or {}).get("name")
+        if intent == FALLBACK_INTENT:
+            misses += 1
+        elif intent not in NEUTRAL_INTENTS:
+            break
+    return misses
+
+
+def guesses(tracker: Tracker, route_keys: List[str]) -> List[str]:
+    ranking = tracker.latest_message.get("intent_ranking") or []
+    names = [item.get("name") for item in ranking]
+    picked = [name for name in names if name in route_keys and name not in NOT_GUESSES]
+    return picked[:MAX_GUESSES]
+
+
+class ActionFallback(CatalogueAction):
+    def name(self) -> Text:
+        return "action_fallback"
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]
+    ) -> List[EventType]:
+        catalogue, now = self.catalogue, current_time()
+        misses = misses_in_a_row(tracker)
+        if misses <= 1:
+            options = buttons(guesses(tracker, list(catalogue.routes)) + ["something_else"], catalogue)
+            messages = render(catalogue, "fallback_did_you_mean", now, extra_buttons=options)
+        else:
+            route = "fallback_final" if misses % 2 == 0 else "fallback_final_again"
+            messages = render(catalogue, route, now)
+        self.send(dispatcher, messages)
+        return []

@@ -1,0 +1,1 @@
+"""Input channels of the assistant: where messages from the public enter."""
