@@ -17,6 +17,7 @@ export RASA_PORT ?= 5005
 export RASA_INTERFACE ?= 127.0.0.1
 export TRACKER_STORE_DIALECT ?= sqlite
 export TRACKER_STORE_DB ?= var/conversations.db
+export SOCKETIO_CORS_ORIGINS ?= http://localhost:8080,http://127.0.0.1:8080
 export RASA_TELEMETRY_ENABLED ?= false
 export TF_CPP_MIN_LOG_LEVEL ?= 3
 export SQLALCHEMY_SILENCE_UBER_WARNING ?= 1

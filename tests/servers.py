@@ -74,6 +74,7 @@ class Assistant:
             RASA_TELEMETRY_ENABLED="false",
             TF_CPP_MIN_LOG_LEVEL="3",
             SANIC_HOST="127.0.0.1",
+            SOCKETIO_CORS_ORIGINS="http://127.0.0.1:8080",
         )
         env.update(self.env)
         return env
