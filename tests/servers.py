@@ -17,6 +17,19 @@ BIN = ROOT / ".venv" / "bin"
 MODEL = ROOT / "models" / "assistant.tar.gz"
 # A weekday afternoon, when live chat is open.
 FIXED_TIME = "2026-11-25T14:00:00+00:00"
+# Test-only secrets for the social channels; the platforms' APIs are a local fake (see fake_api_port).
+SOCIAL_SECRETS = {
+    "FACEBOOK_VERIFY_TOKEN": "test-facebook-verify",
+    "FACEBOOK_APP_SECRET": "test-facebook-secret",
+    "FACEBOOK_PAGE_ACCESS_TOKEN": "test-facebook-page-token",
+    "INSTAGRAM_VERIFY_TOKEN": "test-instagram-verify",
+    "INSTAGRAM_APP_SECRET": "test-instagram-secret",
+    "INSTAGRAM_ACCESS_TOKEN": "test-instagram-token",
+    "TWITTER_CONSUMER_KEY": "test-twitter-key",
+    "TWITTER_CONSUMER_SECRET": "test-twitter-secret",
+    "TWITTER_ACCESS_TOKEN": "test-twitter-token",
+    "TWITTER_ACCESS_TOKEN_SECRET": "test-twitter-token-secret",
+}
 
 
 def free_port() -> int:
@@ -57,6 +70,9 @@ class Assistant:
     env: Dict[str, str] = field(default_factory=dict)
     rasa_port: int = field(default_factory=free_port)
     action_port: int = field(default_factory=free_port)
+    # The demo web page's port (allowed by socket.io CORS) and the fake social platforms' port.
+    web_port: int = field(default_factory=free_port)
+    fake_api_port: int = field(default_factory=free_port)
     rasa: Optional[subprocess.Popen] = None
     actions: Optional[subprocess.Popen] = None
 
@@ -74,7 +90,11 @@ class Assistant:
             RASA_TELEMETRY_ENABLED="false",
             TF_CPP_MIN_LOG_LEVEL="3",
             SANIC_HOST="127.0.0.1",
-            SOCKETIO_CORS_ORIGINS="http://127.0.0.1:8080",
+            SOCKETIO_CORS_ORIGINS=f"http://127.0.0.1:{self.web_port}",
+            FACEBOOK_API_URL=f"http://127.0.0.1:{self.fake_api_port}/facebook",
+            INSTAGRAM_API_URL=f"http://127.0.0.1:{self.fake_api_port}/instagram",
+            TWITTER_API_URL=f"http://127.0.0.1:{self.fake_api_port}/twitter",
+            **SOCIAL_SECRETS,
         )
         env.update(self.env)
         return env
