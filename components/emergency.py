@@ -70,21 +70,33 @@ def _normalise(text: str) -> str:
     return " ".join(text.replace("’", "'").replace("‘", "'").split())
 
 
-def is_emergency(text: str, patterns: EmergencyPatterns) -> bool:
-    """Danger described, and said to be happening now (or not said to be past, hypothetical or a question)."""
+DANGER, CALM, UNSURE = "danger", "calm", "unsure"
+
+
+def assess(text: str, patterns: EmergencyPatterns) -> str:
+    """DANGER: danger described and not said to be past or hypothetical (or said to be now).
+    CALM: said to be past, hypothetical or a question, and nothing says now. UNSURE: neither."""
     text = _normalise(text)
 
     def found(section: Tuple[Pattern[str], ...]) -> bool:
         return any(pattern.search(text) for pattern in section)
 
-    if not found(patterns.danger):
-        return False
-    return found(patterns.urgent) or not found(patterns.not_now)
+    urgent, not_now = found(patterns.urgent), found(patterns.not_now)
+    if found(patterns.danger) and (urgent or not not_now):
+        return DANGER
+    if not_now and not urgent:
+        return CALM
+    return UNSURE
+
+
+def is_emergency(text: str, patterns: EmergencyPatterns) -> bool:
+    return assess(text, patterns) == DANGER
 
 
 @DefaultV1Recipe.register([DefaultV1Recipe.ComponentType.INTENT_CLASSIFIER], is_trainable=False)
 class EmergencyDetector(GraphComponent):
-    """Forces the intent `emergency` with full confidence when the safety net fires."""
+    """Forces the intent `emergency` when the safety net sees danger now, and takes it away
+    from the classifier's guess when the message says the matter is past or hypothetical."""
 
     @staticmethod
     def get_default_config() -> Dict[Text, Any]:
@@ -108,9 +120,14 @@ class EmergencyDetector(GraphComponent):
 
     def process(self, messages: List[Message]) -> List[Message]:
         for message in messages:
-            if is_emergency(message.get(TEXT) or "", self._patterns):
-                ranking = [item for item in message.get(INTENT_RANKING_KEY) or [] if item.get("name") != EMERGENCY_INTENT]
+            verdict = assess(message.get(TEXT) or "", self._patterns)
+            intent = (message.get(INTENT) or {}).get("name")
+            others = [item for item in message.get(INTENT_RANKING_KEY) or [] if item.get("name") != EMERGENCY_INTENT]
+            if verdict == DANGER:
                 forced = {"name": EMERGENCY_INTENT, "confidence": 1.0}
                 message.set(INTENT, forced, add_to_output=True)
-                message.set(INTENT_RANKING_KEY, [forced] + ranking, add_to_output=True)
+                message.set(INTENT_RANKING_KEY, [forced] + others, add_to_output=True)
+            elif verdict == CALM and intent == EMERGENCY_INTENT and others:
+                message.set(INTENT, others[0], add_to_output=True)
+                message.set(INTENT_RANKING_KEY, others, add_to_output=True)
         return messages
