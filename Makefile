@@ -46,7 +46,7 @@ $(MODEL): $(TRAINING_INPUTS) | $(VENV)/.installed
 train: $(MODEL) ## train the model, only if data, domain or config changed since the last one
 
 validate: install ## check the catalogue, the emergency patterns and the training data
-	$(BIN)/python -m scripts.check_catalogue
+	$(BIN)/python -m scripts.validate_content
 	$(BIN)/rasa data validate --fail-on-warnings
 
 run: train ## start the action server and the assistant (REST on http://localhost:5005); Ctrl-C stops both
