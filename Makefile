@@ -23,7 +23,7 @@ export TF_CPP_MIN_LOG_LEVEL ?= 3
 export SQLALCHEMY_SILENCE_UBER_WARNING ?= 1
 export PYTHONWARNINGS ?= ignore::DeprecationWarning
 
-.PHONY: help install train validate run shell test test-unit clean
+.PHONY: help install train validate run shell test test-unit review purge clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -61,6 +61,13 @@ test-unit: install ## the fast unit tests only (no servers, no network)
 test: train validate ## every test: unit, NLU held-out set, emergency set, conversation tests, end-to-end
 	$(BIN)/pytest
 	$(BIN)/rasa test core --model $(MODEL) --stories tests/test_stories.yml --fail-on-prediction-errors --out results
+
+review: install ## list what the public said that the assistant did not understand (redacted), as a table and as YAML
+	$(BIN)/python -m scripts.review
+
+purge: install ## delete conversations with no message in the last DAYS days: make purge DAYS=90
+	@if [ -z "$(DAYS)" ]; then echo "Say how many days to keep: make purge DAYS=90" >&2; exit 1; fi
+	$(BIN)/python -m scripts.purge --days $(DAYS)
 
 clean: ## remove the virtualenv, models, results and local conversation store
 	rm -rf $(VENV) models results var .rasa
