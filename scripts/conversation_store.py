@@ -1,5 +1,6 @@
 """Open the conversation store that endpoints.yml points at (SQLite by default, or PostgreSQL)."""
 
+from pathlib import Path
 from typing import Any, Dict
 
 import sqlalchemy as sa
@@ -20,7 +21,10 @@ def store_settings(endpoints_file: str = "endpoints.yml") -> Dict[str, Any]:
 
 
 def open_store(endpoints_file: str = "endpoints.yml") -> sa.engine.Engine:
+    """An engine on the store, or SystemExit with a clear message when there is none yet."""
     settings = store_settings(endpoints_file)
+    if (settings.get("dialect") or "sqlite") == "sqlite" and not Path(settings.get("db") or "rasa.db").exists():
+        raise SystemExit(f"No conversations yet: the store {settings.get('db')} does not exist (it is made by `make run`).")
     url = SQLTrackerStore.get_db_url(
         dialect=settings.get("dialect") or "sqlite",
         host=settings.get("host") or None,
@@ -30,4 +34,7 @@ def open_store(endpoints_file: str = "endpoints.yml") -> sa.engine.Engine:
         password=settings.get("password") or None,
         query=settings.get("query"),
     )
-    return sa.create_engine(url)
+    engine = sa.create_engine(url)
+    if not sa.inspect(engine).has_table(EVENTS.name):
+        raise SystemExit("No conversations yet: the store has no events table (it is made by `make run`).")
+    return engine
