@@ -10,6 +10,10 @@ from rasa.core.utils import read_endpoints_from_path
 EVENTS = SQLTrackerStore.SQLEvent.__table__
 
 
+class NoConversations(Exception):
+    """The store has not been created yet: nothing to review or purge."""
+
+
 def store_settings(endpoints_file: str = "endpoints.yml") -> Dict[str, Any]:
     endpoints = read_endpoints_from_path(endpoints_file)
     config = endpoints.tracker_store
@@ -24,7 +28,7 @@ def open_store(endpoints_file: str = "endpoints.yml") -> sa.engine.Engine:
     """An engine on the store, or SystemExit with a clear message when there is none yet."""
     settings = store_settings(endpoints_file)
     if (settings.get("dialect") or "sqlite") == "sqlite" and not Path(settings.get("db") or "rasa.db").exists():
-        raise SystemExit(f"No conversations yet: the store {settings.get('db')} does not exist (it is made by `make run`).")
+        raise NoConversations(f"No conversations yet: the store {settings.get('db')} does not exist (it is made by `make run`).")
     url = SQLTrackerStore.get_db_url(
         dialect=settings.get("dialect") or "sqlite",
         host=settings.get("host") or None,
@@ -36,5 +40,5 @@ def open_store(endpoints_file: str = "endpoints.yml") -> sa.engine.Engine:
     )
     engine = sa.create_engine(url)
     if not sa.inspect(engine).has_table(EVENTS.name):
-        raise SystemExit("No conversations yet: the store has no events table (it is made by `make run`).")
+        raise NoConversations("No conversations yet: the store has no events table (it is made by `make run`).")
     return engine

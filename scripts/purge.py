@@ -12,7 +12,7 @@ from typing import List, Optional
 
 import sqlalchemy as sa
 
-from scripts.conversation_store import EVENTS, open_store
+from scripts.conversation_store import EVENTS, NoConversations, open_store
 
 
 def purge(engine: sa.engine.Engine, days: float, dry_run: bool = False) -> List[str]:
@@ -34,7 +34,12 @@ def main(argv: Optional[List[str]] = None) -> int:
     args = parser.parse_args(argv)
     if args.days < 0:
         parser.error("--days must be 0 or more")
-    removed = purge(open_store(args.endpoints), args.days, args.dry_run)
+    try:
+        engine = open_store(args.endpoints)
+    except NoConversations as nothing:
+        print(nothing)
+        return 0
+    removed = purge(engine, args.days, args.dry_run)
     verb = "Would delete" if args.dry_run else "Deleted"
     print(f"{verb} {len(removed)} conversation(s) with no message in the last {args.days:g} days.")
     return 0

@@ -18,7 +18,7 @@ from typing import Dict, Iterable, List, Optional
 import sqlalchemy as sa
 import yaml
 
-from scripts.conversation_store import EVENTS, open_store
+from scripts.conversation_store import EVENTS, NoConversations, open_store
 from scripts.redact import redact
 
 FALLBACK = "nlu_fallback"
@@ -96,7 +96,12 @@ def main(argv: Optional[List[str]] = None) -> int:
     parser.add_argument("--limit", type=int, default=50, help="show at most this many groups")
     parser.add_argument("--endpoints", default="endpoints.yml")
     args = parser.parse_args(argv)
-    rows = read_user_events(open_store(args.endpoints), time.time() - args.days * 86400)
+    try:
+        engine = open_store(args.endpoints)
+    except NoConversations as nothing:
+        print(nothing)
+        return 0
+    rows = read_user_events(engine, time.time() - args.days * 86400)
     groups = misunderstood(rows, args.below)[: args.limit]
     if not groups:
         print(f"Nothing misunderstood in the last {args.days:g} days.")
