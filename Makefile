@@ -23,7 +23,7 @@ export TF_CPP_MIN_LOG_LEVEL ?= 3
 export SQLALCHEMY_SILENCE_UBER_WARNING ?= 1
 export PYTHONWARNINGS ?= ignore::DeprecationWarning
 
-.PHONY: help install train validate run shell test test-unit review purge clean
+.PHONY: help install train validate run shell test test-unit reload review purge clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -41,7 +41,7 @@ install: $(VENV)/.installed ## create .venv with Python 3.10 and install the pin
 
 $(MODEL): $(TRAINING_INPUTS) | $(VENV)/.installed
 	$(BIN)/rasa train --fixed-model-name assistant --out models
-	touch $@
+	$(BIN)/python -m scripts.model_integrity record $@
 
 train: $(MODEL) ## train the model, only if data, domain or config changed since the last one
 
@@ -61,6 +61,9 @@ test-unit: install ## the fast unit tests only (no servers, no network)
 test: train validate ## every test: unit, NLU held-out set, emergency set, conversation tests, end-to-end
 	$(BIN)/pytest
 	$(BIN)/rasa test core --model $(MODEL) --stories tests/test_stories.yml --fail-on-prediction-errors --out results
+
+reload: train ## put the newly trained model into the running assistant (make run), keeping conversations
+	$(BIN)/python -m scripts.reload
 
 review: install ## list what the public said that the assistant did not understand (redacted), as a table and as YAML
 	$(BIN)/python -m scripts.review

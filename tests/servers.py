@@ -17,6 +17,7 @@ BIN = ROOT / ".venv" / "bin"
 MODEL = ROOT / "models" / "assistant.tar.gz"
 # A weekday afternoon, when live chat is open.
 FIXED_TIME = "2026-11-25T14:00:00+00:00"
+RELOAD_TOKEN = "test-reload-token"
 # Test-only secrets for the social channels; the platforms' APIs are a local fake (see fake_api_port).
 SOCIAL_SECRETS = {
     "FACEBOOK_VERIFY_TOKEN": "test-facebook-verify",
@@ -94,6 +95,8 @@ class Assistant:
             FACEBOOK_API_URL=f"http://127.0.0.1:{self.fake_api_port}/facebook",
             INSTAGRAM_API_URL=f"http://127.0.0.1:{self.fake_api_port}/instagram",
             TWITTER_API_URL=f"http://127.0.0.1:{self.fake_api_port}/twitter",
+            RASA_RELOAD_TOKEN=RELOAD_TOKEN,
+            RASA_MODEL=str(MODEL),
             **SOCIAL_SECRETS,
         )
         env.update(self.env)
