@@ -45,7 +45,7 @@ def test_the_catalogue_is_the_only_place_a_link_is_written():
     assert "domain.yml" in checked and "actions/routing.py" in checked
     for path in checked:
         for url in URL.findall((ROOT / path).read_text(encoding="utf-8")):
-            if url.startswith(("http://127.0.0.1", "http://localhost", "http://${") + PLATFORM_APIS):
+            if url.startswith(("http://127.0.0.1", "http://localhost") + PLATFORM_APIS) or "{" in url:
                 continue
             assert url.rstrip(".,") in allowed, f"{path}: {url} is not in catalogue/channels.yml"
 
