@@ -8,6 +8,7 @@ PYTHON ?= $(shell for p in "PYENV_VERSION=3.10 python3.10" python3.10 python3; d
 VENV := .venv
 BIN := $(VENV)/bin
 MODEL := models/assistant.tar.gz
+NODE_MODULES := node_modules/.package-lock.json
 TRAINING_INPUTS := config.yml domain.yml $(shell find data -name '*.yml' 2>/dev/null)
 
 # Defaults for endpoints.yml and the servers; set any of them in the environment to override.
@@ -15,9 +16,10 @@ export ACTION_SERVER_URL ?= http://127.0.0.1:5055/webhook
 export ACTION_SERVER_PORT ?= 5055
 export RASA_PORT ?= 5005
 export RASA_INTERFACE ?= 127.0.0.1
+export WEB_PORT ?= 8080
 export TRACKER_STORE_DIALECT ?= sqlite
 export TRACKER_STORE_DB ?= var/conversations.db
-export SOCKETIO_CORS_ORIGINS ?= http://localhost:8080,http://127.0.0.1:8080
+export SOCKETIO_CORS_ORIGINS ?= http://localhost:$(WEB_PORT),http://127.0.0.1:$(WEB_PORT)
 export RASA_TELEMETRY_ENABLED ?= false
 export TF_CPP_MIN_LOG_LEVEL ?= 3
 export SQLALCHEMY_SILENCE_UBER_WARNING ?= 1
@@ -37,7 +39,11 @@ $(VENV)/.installed: requirements.txt constraints.txt | $(BIN)/python
 	$(BIN)/pip install --quiet -r requirements.txt -c constraints.txt
 	touch $@
 
-install: $(VENV)/.installed ## create .venv with Python 3.10 and install the pinned requirements
+$(NODE_MODULES): package.json package-lock.json
+	@command -v npm >/dev/null || { echo "npm not found: install Node.js and npm (e.g. apt-get install nodejs npm)" >&2; exit 1; }
+	npm ci --no-audit --no-fund
+
+install: $(VENV)/.installed $(NODE_MODULES) ## create .venv with Python 3.10, install the pinned requirements and the widget's socket.io-client
 
 $(MODEL): $(TRAINING_INPUTS) | $(VENV)/.installed
 	$(BIN)/rasa train --fixed-model-name assistant --out models
@@ -49,7 +55,7 @@ validate: install ## check the catalogue, the emergency patterns and the trainin
 	$(BIN)/python -m scripts.validate_content
 	$(BIN)/rasa data validate --fail-on-warnings
 
-run: train ## start the action server and the assistant (REST on http://localhost:5005); Ctrl-C stops both
+run: train $(NODE_MODULES) ## start the action server, the assistant (http://localhost:5005) and the demo page with the chat widget (http://localhost:8080); Ctrl-C stops them all
 	@scripts/serve.sh $(MODEL)
 
 shell: train ## talk to the assistant in the terminal (needs `make run` in another terminal for the actions)
@@ -58,7 +64,7 @@ shell: train ## talk to the assistant in the terminal (needs `make run` in anoth
 test-unit: install ## the fast unit tests only (no servers, no network)
 	$(BIN)/pytest -m "not slow"
 
-test: train validate ## every test: unit, NLU held-out set, emergency set, conversation tests, end-to-end
+test: install train validate ## every test: unit, NLU held-out set, emergency set, conversation tests, end-to-end
 	$(BIN)/pytest
 	$(BIN)/rasa test core --model $(MODEL) --stories tests/test_stories.yml --fail-on-prediction-errors --out results
 
@@ -73,4 +79,4 @@ purge: install ## delete conversations with no message in the last DAYS days: ma
 	$(BIN)/python -m scripts.purge --days $(DAYS)
 
 clean: ## remove the virtualenv, models, results and local conversation store
-	rm -rf $(VENV) models results var .rasa
+	rm -rf $(VENV) node_modules models results var .rasa
