@@ -31,6 +31,8 @@ CHANNEL_REQUIRED = ("name", "description", "use_when", "source")
 ROUTE_FIELDS = {"title", "channels", "messages", "when_closed", "pick_by_alias", "buttons"}
 ROUTE_REQUIRED = ("title", "channels", "messages")
 PLACEHOLDER_FIELDS = {None, "name", "hours"}
+# Button titles longer than this are cut by Messenger and Instagram.
+MAX_TITLE_CHARS = 20
 
 
 class CatalogueError(ValueError):
@@ -195,6 +197,8 @@ def _parse_route(path: Path, key: Any, raw: Any, channels: Dict[str, Channel]) -
         raise CatalogueError(f"{where}: missing required field '{missing[0]}'")
     if not isinstance(raw["title"], str) or not raw["title"].strip():
         raise CatalogueError(f"{where}: 'title' must be a non-empty text")
+    if len(raw["title"].strip()) > MAX_TITLE_CHARS:
+        raise CatalogueError(f"{where}: 'title' is a button label: at most {MAX_TITLE_CHARS} characters (got {len(raw['title'].strip())})")
     route_channels = raw["channels"]
     if not isinstance(route_channels, list) or not all(isinstance(item, str) for item in route_channels):
         raise CatalogueError(f"{where}: 'channels' must be a list of channel keys (it may be empty: [])")

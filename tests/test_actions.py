@@ -73,7 +73,7 @@ async def test_greeting_says_it_is_automated_cannot_take_reports_and_asks_for_no
 
 async def test_routes_offer_buttons_with_readable_titles(dispatcher, make_tracker, domain):
     await run(ActionRouteToChannel(), dispatcher, make_tracker(user_event("alerts")), domain)
-    assert dispatcher.messages[-1]["buttons"] == [{"title": "Follow us on social media", "payload": "/social_media"}]
+    assert dispatcher.messages[-1]["buttons"] == [{"title": "Social media", "payload": "/social_media"}]
 
 
 @pytest.mark.parametrize("now, is_open", [(OPEN, True), (CLOSED, False), (SUMMER_CLOSED, True), (SUMMER_EARLY, False)])
@@ -119,7 +119,7 @@ async def test_first_miss_asks_did_you_mean_with_readable_buttons(dispatcher, ma
     await run(ActionFallback(), dispatcher, make_tracker(miss()), domain)
     assert dispatcher.messages[0]["text"].startswith("Sorry, I'm not sure I understood. Did you mean")
     titles = [button["title"] for button in dispatcher.messages[-1]["buttons"]]
-    assert titles == ["Sign up to WMNow alerts", "Live chat", "Something else"]
+    assert titles == ["WMNow alerts", "Live chat", "Something else"]
 
 
 async def test_second_miss_offers_people_and_a_fresh_start(dispatcher, make_tracker, domain):

@@ -86,6 +86,7 @@ def broken(tmp_path):
         ("routes.yml", lambda d: d["routes"]["alerts"].update(messages=["Sign up: https://www.wmnow.co.uk"]), "route 'alerts': write {channel_key} instead of a link"),
         ("routes.yml", lambda d: d["routes"]["alerts"].update(messages=["Open {wmnow.hours}"]), "channel 'wmnow' has no hours"),
         ("routes.yml", lambda d: d["routes"]["alerts"].pop("title"), "route 'alerts': missing required field 'title'"),
+        ("routes.yml", lambda d: d["routes"]["alerts"].update(title="Sign up to the WMNow alerts"), "'title' is a button label: at most 20 characters"),
         ("routes.yml", lambda d: d["routes"]["alerts"].update(buttons=["nowhere"]), "route 'alerts': button 'nowhere' names no route"),
         ("routes.yml", lambda d: d["routes"]["alerts"].update(messages=[]), "route 'alerts': 'messages' must be a list of non-empty texts"),
     ],

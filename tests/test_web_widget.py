@@ -259,12 +259,12 @@ def test_alerts_get_the_wmnow_link_buttons_answer_and_an_emergency_gets_999_firs
     expect(link).to_have_attribute("target", "_blank")
     expect(link).to_have_attribute("rel", "noopener noreferrer")
 
-    button = page.locator("#wmp-chat-log button.wmp-chat__reply", has_text="Follow us on social media")
+    button = page.locator("#wmp-chat-log button.wmp-chat__reply", has_text="Social media")
     expect(button).to_be_visible()
     button.click()
     expect(page.locator("#wmp-chat-log a[href='https://www.facebook.com/westmidlandspolice/']")).to_be_visible()
     said = messages(page)
-    assert {"from": "user", "text": "Follow us on social media"} in said  # the title, not "/social_media"
+    assert {"from": "user", "text": "Social media"} in said  # the title, not "/social_media"
     expect(page.locator("#wmp-chat-input")).to_be_focused()
 
     replies = ask(page, "someone is breaking into my house right now", "Call 999 now")
