@@ -31,6 +31,13 @@ def misses_in_a_row(tracker: Tracker) -> int:
     return misses
 
 
+def last_bot_text(tracker: Tracker) -> str:
+    for event in reversed(tracker.events):
+        if event.get("event") == "bot":
+            return event.get("text") or ""
+    return ""
+
+
 def guesses(tracker: Tracker, route_keys: List[str]) -> List[str]:
     ranking = tracker.latest_message.get("intent_ranking") or []
     names = [item.get("name") for item in ranking]
@@ -51,7 +58,8 @@ class ActionFallback(CatalogueAction):
             options = buttons(guesses(tracker, list(catalogue.routes)) + ["something_else"], catalogue)
             messages = render(catalogue, "fallback_did_you_mean", now, extra_buttons=options)
         else:
-            route = "fallback_final" if misses % 2 == 0 else "fallback_final_again"
-            messages = render(catalogue, route, now)
+            final = render(catalogue, "fallback_final", now)
+            said_final_last = last_bot_text(tracker) == final[-1]["text"]
+            messages = render(catalogue, "fallback_final_again", now) if said_final_last else final
         self.send(dispatcher, messages)
         return []

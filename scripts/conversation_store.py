@@ -17,7 +17,7 @@ class NoConversations(Exception):
 def store_settings(endpoints_file: str = "endpoints.yml") -> Dict[str, Any]:
     endpoints = read_endpoints_from_path(endpoints_file)
     config = endpoints.tracker_store
-    if config is None or config.type != "SQL":
+    if config is None or config.type not in ("SQL", "components.tracker_store.CachedSQLTrackerStore"):
         raise SystemExit(f"{endpoints_file}: tracker_store must be type SQL for this tool (got {config and config.type})")
     settings = dict(config.kwargs)
     settings["host"] = settings.get("host") or config.url

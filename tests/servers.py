@@ -119,7 +119,7 @@ class Assistant:
         if not MODEL.exists():
             raise RuntimeError(f"{MODEL} is missing: run `make train` first")
         self.rasa = subprocess.Popen(
-            [str(BIN / "rasa"), "run", "--model", str(MODEL), "--endpoints", "endpoints.yml",
+            [str(BIN / "python"), "-m", "scripts.rasa_server", "run", "--model", str(MODEL), "--endpoints", "endpoints.yml",
              "--credentials", "credentials.yml", "--interface", "127.0.0.1", "--port", str(self.rasa_port)],
             cwd=ROOT, env=self._environment(), stdout=self._log("rasa"), stderr=subprocess.STDOUT,
         )

@@ -129,15 +129,23 @@ async def test_second_miss_offers_people_and_a_fresh_start(dispatcher, make_trac
     assert {"title": "Start over", "payload": "/restart"} in dispatcher.messages[-1]["buttons"]
 
 
-async def test_three_misses_in_a_row_never_say_the_same_thing_three_times(make_tracker, domain):
+async def test_misses_in_a_row_never_say_the_same_thing_three_times(domain):
+    from rasa_sdk import Tracker
     from rasa_sdk.executor import CollectingDispatcher
 
-    replies = []
-    for count in range(1, 5):
+    events, replies = [], []
+    for _ in range(6):
+        turn = miss()
+        events += [turn]
+        latest = turn["parse_data"] | {"text": turn["text"]}
         dispatcher = CollectingDispatcher()
-        await ActionFallback().run(dispatcher, make_tracker(*[miss() for _ in range(count)]), domain)
+        await ActionFallback().run(dispatcher, Tracker("u", {}, latest, list(events), False, None, {}, "action_listen"), domain)
         replies.append(dispatcher.messages[0]["text"])
-    assert len(set(replies[:3])) == 3
+        events += [{"event": "action", "name": "action_fallback"}]
+        events += [{"event": "bot", "text": message["text"]} for message in dispatcher.messages]
+        events += [{"event": "action", "name": "action_listen"}]
+    assert "Did you mean" in replies[0]
+    assert all(len({a, b, c}) > 1 for a, b, c in zip(replies, replies[1:], replies[2:]))
     assert replies[1] != replies[2] and replies[2] != replies[3]
 
 

@@ -1,0 +1,133 @@
+"""Start Rasa (same arguments as the `rasa` command) without three costs that profiling found.
+
+Measured with py-spy on the Rasa server (docs/performance.md):
+1. Every action server reply is checked with `jsonschema.validate`, which re-checks the schema
+   itself against the JSON-Schema meta-schema on every call: over half of the time per message.
+   Here the validator is built once; replies are still validated against the same schema.
+2. Reading a conversation from the store looks up each event's class by scanning every
+   subclass of Event, for every event: a third of the time in a long conversation. Here the
+   lookup is a dictionary built once (same classes, same errors).
+3. Each action call sends the whole conversation to the action server, which grows with every
+   turn. This assistant's actions read only the latest message and the last few turns, so only
+   the last ACTION_EVENTS_SENT events are sent.
+4. The list of a conversation's applied events is rebuilt from the first event several times per
+   message. Here it is extended with the events added since the last time, unless one of them
+   can undo earlier ones (then Rasa's own method runs, as before).
+
+    python -m scripts.rasa_server run --model ... (as `rasa run ...`)
+"""
+
+import itertools
+from functools import lru_cache
+from typing import Any, Dict, List, Optional, Text, Type
+
+import rasa
+import rasa.shared.utils.common
+from jsonschema import ValidationError
+from jsonschema.validators import validator_for
+from rasa.core.actions.action import RemoteAction
+from rasa.shared.core.events import (
+    ActionReverted,
+    ActiveLoop,
+    Event,
+    Restarted,
+    SessionStarted,
+    UserUtteranceReverted,
+)
+from rasa.shared.core.trackers import DialogueStateTracker, EventVerbosity
+
+ACTION_EVENTS_SENT = 20
+
+
+@lru_cache(maxsize=1)
+def _action_reply_validator() -> Any:
+    schema = RemoteAction.action_response_format_spec()
+    validator_class = validator_for(schema)
+    validator_class.check_schema(schema)
+    return validator_class(schema)
+
+
+def validate_action_result(self: RemoteAction, result: Dict[Text, Any]) -> bool:
+    try:
+        _action_reply_validator().validate(result)
+        return True
+    except ValidationError as error:
+        error.message += (
+            ". Failed to validate Action server response from API, make sure your response "
+            "from the Action endpoint is valid."
+        )
+        raise error
+
+
+@lru_cache(maxsize=1)
+def _event_classes() -> Dict[Text, Type[Event]]:
+    classes: Dict[Text, Type[Event]] = {}
+    for cls in rasa.shared.utils.common.all_subclasses(Event):
+        classes.setdefault(cls.type_name, cls)
+    return classes
+
+
+def resolve_by_type(type_name: Text, default: Optional[Type[Event]] = None) -> Optional[Type[Event]]:
+    found = _event_classes().get(type_name)
+    if found is not None:
+        return found
+    if type_name == "topic":
+        return None
+    if default is not None:
+        return default
+    raise ValueError(f"Unknown event name '{type_name}'.")
+
+
+def action_call_with_recent_events(self: RemoteAction, tracker: Any, domain: Any) -> Dict[Text, Any]:
+    """Rasa's action call (RemoteAction._action_call_format) with only the latest events."""
+    state = tracker.current_state(EventVerbosity.NONE)
+    state["events"] = [event.as_dict() for event in list(tracker.events)[-ACTION_EVENTS_SENT:]]
+    call = {"next_action": self._name, "sender_id": tracker.sender_id, "tracker": state, "version": rasa.__version__}
+    if not self._is_selective_domain_enabled() or domain.does_custom_action_explicitly_need_domain(self.name()):
+        call["domain"] = domain.as_dict()
+    return call
+
+
+_original_applied_events = DialogueStateTracker.applied_events
+_RESETS = (Restarted, SessionStarted)
+_UNDOERS = (ActionReverted, UserUtteranceReverted, ActiveLoop)
+
+
+def applied_events(self: DialogueStateTracker) -> List[Event]:
+    """Rasa's applied_events, extended incrementally while only plain events are appended."""
+    events, cached = self.events, self.__dict__.get("_applied_events_cache")
+    if cached is None or cached[0] is not events or cached[1] > len(events) or cached[3]:
+        applied = _original_applied_events(self)
+        undoes = any(isinstance(event, _UNDOERS) for event in events)
+        self.__dict__["_applied_events_cache"] = (events, len(events), applied, undoes)
+        return list(applied)
+    _, seen, applied, _ = cached
+    new_events = list(itertools.islice(events, seen, None))
+    if any(isinstance(event, _UNDOERS) for event in new_events):
+        self.__dict__["_applied_events_cache"] = None
+        return applied_events(self)
+    for event in new_events:
+        if isinstance(event, _RESETS):
+            applied = []
+        else:
+            applied.append(event)
+    self.__dict__["_applied_events_cache"] = (events, len(events), applied, False)
+    return list(applied)
+
+
+def apply() -> None:
+    RemoteAction._validate_action_result = validate_action_result
+    RemoteAction._action_call_format = action_call_with_recent_events
+    Event.resolve_by_type = staticmethod(resolve_by_type)
+    DialogueStateTracker.applied_events = applied_events
+
+
+def main() -> None:
+    apply()
+    from rasa.__main__ import main as rasa_main
+
+    rasa_main()
+
+
+if __name__ == "__main__":
+    main()

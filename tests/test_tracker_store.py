@@ -1,0 +1,56 @@
+"""The SQL tracker store that keeps recently stored conversations in memory stays correct."""
+
+import pytest
+from rasa.shared.core.domain import Domain
+from rasa.shared.core.events import ActionExecuted, UserUttered
+
+from components.tracker_store import CachedSQLTrackerStore
+
+
+@pytest.fixture
+def db(tmp_path):
+    return str(tmp_path / "conversations.db")
+
+
+def store(db):
+    return CachedSQLTrackerStore(Domain.empty(), dialect="sqlite", db=db)
+
+
+async def a_turn(store_, sender, text):
+    tracker = await store_.get_or_create_tracker(sender)
+    tracker.update(UserUttered(text, {"name": "greet", "confidence": 1.0}))
+    tracker.update(ActionExecuted("action_listen"))
+    await store_.save(tracker)
+    return tracker
+
+
+async def test_a_stored_conversation_is_reused_from_memory(db):
+    replica = store(db)
+    tracker = await a_turn(replica, "u", "hello")
+    assert await replica.retrieve("u") is tracker
+
+
+async def test_a_write_by_another_replica_is_read_from_the_database(db):
+    one, other = store(db), store(db)
+    await a_turn(one, "u", "first")
+    await a_turn(other, "u", "second")
+    tracker = await one.retrieve("u")
+    assert [e.text for e in tracker.events if isinstance(e, UserUttered)] == ["first", "second"]
+
+
+async def test_a_turn_that_was_not_stored_is_not_kept(db):
+    replica = store(db)
+    tracker = await a_turn(replica, "u", "stored")
+    tracker.update(UserUttered("never stored", {"name": "greet", "confidence": 1.0}))
+    again = await replica.retrieve("u")
+    assert again is not tracker
+    assert [e.text for e in again.events if isinstance(e, UserUttered)] == ["stored"]
+
+
+async def test_only_the_most_recent_conversations_are_kept(db, monkeypatch):
+    monkeypatch.setattr("components.tracker_store.CACHED_TRACKERS", 2)
+    replica = store(db)
+    for sender in ("a", "b", "c"):
+        await a_turn(replica, sender, "hi")
+    assert list(replica._cache) == ["b", "c"]
+    assert [e.text for e in (await replica.retrieve("a")).events if isinstance(e, UserUttered)] == ["hi"]
