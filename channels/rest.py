@@ -5,8 +5,7 @@ missing or non-string `message` gets a 400 with a JSON error; the reply always c
 channels.safety_net; nothing the person typed is logged.
 """
 
-import logging
-from typing import Any, Awaitable, Callable, Dict, Optional, Text
+from typing import Any, Awaitable, Callable, Dict, Text
 
 from rasa.core.channels.channel import CollectingOutputChannel, InputChannel, UserMessage
 from sanic import Blueprint, response
@@ -15,7 +14,6 @@ from sanic.response import HTTPResponse
 
 from channels.safety_net import answer
 
-logger = logging.getLogger(__name__)
 
 MAX_SENDER_CHARS = 128
 

@@ -16,7 +16,6 @@ from dataclasses import dataclass, field
 from typing import Dict, Iterable, List, Optional
 
 import sqlalchemy as sa
-import yaml
 
 from scripts.conversation_store import EVENTS, NoConversations, open_store
 from scripts.redact import redact

@@ -1,7 +1,6 @@
 """Fixtures: a fresh dispatcher, tracker and domain for each unit test; the real servers for end-to-end tests."""
 
 import itertools
-from pathlib import Path
 from typing import Any, Callable, Dict, Iterator, List, Optional
 
 import pytest

@@ -11,7 +11,7 @@ import yaml
 from actions.catalogue import load_catalogue
 from actions.hours import current_time
 from actions.replies import render
-from tests.servers import FIXED_TIME, Assistant, all_text, free_port
+from tests.servers import Assistant, all_text, free_port
 
 pytestmark = pytest.mark.slow
 
