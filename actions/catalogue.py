@@ -131,15 +131,20 @@ def _parse_hours(where: str, raw: Any) -> Hours:
     return Hours(str(raw["timezone"]), raw["opens"], raw["closes"])
 
 
-def _parse_channel(path: Path, key: Any, raw: Any) -> Channel:
-    where = f"{path}: channel '{key}'"
+def _check_entry(where: str, key: Any, raw: Any, allowed: set, expected: str) -> None:
+    """The key is lower_case_with_underscores and the entry a mapping of known fields."""
     if not isinstance(key, str) or not KEY.match(key):
         raise CatalogueError(f"{where}: keys are lower_case_with_underscores")
     if not isinstance(raw, dict):
-        raise CatalogueError(f"{where}: expected name, link or phone, description, use_when, source")
-    unknown = set(raw) - CHANNEL_FIELDS
+        raise CatalogueError(f"{where}: expected {expected}")
+    unknown = set(raw) - allowed
     if unknown:
-        raise CatalogueError(f"{where}: unknown field(s) {', '.join(sorted(unknown))}; allowed: {', '.join(sorted(CHANNEL_FIELDS))}")
+        raise CatalogueError(f"{where}: unknown field(s) {', '.join(sorted(unknown))}; allowed: {', '.join(sorted(allowed))}")
+
+
+def _parse_channel(path: Path, key: Any, raw: Any) -> Channel:
+    where = f"{path}: channel '{key}'"
+    _check_entry(where, key, raw, CHANNEL_FIELDS, "name, link or phone, description, use_when, source")
     for field in CHANNEL_REQUIRED:
         if not isinstance(raw.get(field), str) or not raw[field].strip():
             raise CatalogueError(f"{where}: missing required field '{field}'")
@@ -185,13 +190,7 @@ def _check_placeholders(where: str, text: str, channels: Dict[str, Channel]) -> 
 
 def _parse_route(path: Path, key: Any, raw: Any, channels: Dict[str, Channel]) -> Route:
     where = f"{path}: route '{key}'"
-    if not isinstance(key, str) or not KEY.match(key):
-        raise CatalogueError(f"{where}: keys are lower_case_with_underscores (the intent name)")
-    if not isinstance(raw, dict):
-        raise CatalogueError(f"{where}: expected title, channels and messages")
-    unknown = set(raw) - ROUTE_FIELDS
-    if unknown:
-        raise CatalogueError(f"{where}: unknown field(s) {', '.join(sorted(unknown))}; allowed: {', '.join(sorted(ROUTE_FIELDS))}")
+    _check_entry(where, key, raw, ROUTE_FIELDS, "title, channels and messages")
     missing = [field for field in ROUTE_REQUIRED if field not in raw]
     if missing:
         raise CatalogueError(f"{where}: missing required field '{missing[0]}'")
