@@ -25,10 +25,10 @@ export TF_CPP_MIN_LOG_LEVEL ?= 3
 export SQLALCHEMY_SILENCE_UBER_WARNING ?= 1
 export PYTHONWARNINGS ?= ignore::DeprecationWarning
 
-.PHONY: help install train validate run shell test test-unit reload review purge clean
+.PHONY: help install train validate run shell test test-unit reload review purge bench bench-short cluster cluster-down clean
 
 help: ## list the targets
-	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-13s %s\n", $$1, $$2}'
 
 $(BIN)/python:
 	@if [ -z "$(PYTHON)" ]; then echo "Python 3.10 not found. Install it (e.g. pyenv install 3.10) or run: make PYTHON=/path/to/python3.10 ..." >&2; exit 1; fi
@@ -78,5 +78,22 @@ purge: install ## delete conversations with no message in the last DAYS days: ma
 	@if [ -z "$(DAYS)" ]; then echo "Say how many days to keep: make purge DAYS=90" >&2; exit 1; fi
 	$(BIN)/python -m scripts.purge --days $(DAYS)
 
+.venv-bench/.installed: bench/requirements.txt
+	python3 -m venv .venv-bench
+	.venv-bench/bin/pip install --quiet -r bench/requirements.txt
+	touch $@
+
+bench: train .venv-bench/.installed ## benchmark against stock `rasa init`, side by side; writes docs/performance.md (about 30 min)
+	$(BIN)/python bench/run_bench.py
+
+bench-short: train .venv-bench/.installed ## the short benchmark (about 8 min); exits 1 if a target is missed
+	$(BIN)/python bench/run_bench.py --short --out results/performance-short.md
+
+cluster: train ## PostgreSQL, Redis, two replicas and nginx on http://localhost:8000 (Debian packages installed if missing)
+	$(BIN)/python -m scripts.cluster up
+
+cluster-down: ## stop everything `make cluster` started, and only that
+	$(BIN)/python -m scripts.cluster down
+
 clean: ## remove the virtualenv, models, results and local conversation store
-	rm -rf $(VENV) node_modules models results var .rasa
+	rm -rf $(VENV) .venv-bench node_modules models results var .rasa

@@ -14,12 +14,20 @@ Measured with py-spy on the Rasa server (docs/performance.md):
    message. Here it is extended with the events added since the last time, unless one of them
    can undo earlier ones (then Rasa's own method runs, as before).
 
+Start-up checks (security_arguments): Rasa's HTTP API is off unless RASA_ENABLE_API=true, and
+then it needs a JWT signed with RASA_JWT_SECRET (HS256, or RASA_JWT_METHOD): the launcher refuses
+to start with the API on and no secret, or with --auth-token (a token in the query string ends
+up in logs). The secret is handed to Rasa inside this process, so it is never on a command line.
+CORS for the API: only the origins in RASA_CORS_ORIGINS (comma-separated, no "*").
+
     python -m scripts.rasa_server run --model ... (as `rasa run ...`)
 """
 
 import itertools
+import os
+import sys
 from functools import lru_cache
-from typing import Any, Dict, List, Optional, Text, Type
+from typing import Any, Dict, List, Mapping, Optional, Sequence, Text, Type
 
 import rasa
 import rasa.shared.utils.common
@@ -122,7 +130,39 @@ def apply() -> None:
     DialogueStateTracker.applied_events = applied_events
 
 
+class StartupRefused(SystemExit):
+    pass
+
+
+def _has(argv: Sequence[str], option: str) -> bool:
+    return any(arg == option or arg.startswith(option + "=") for arg in argv)
+
+
+def security_arguments(argv: Sequence[str], environ: Mapping[str, str]) -> List[str]:
+    """The `rasa run` arguments with the API, JWT and CORS settings from the environment, or StartupRefused."""
+    argv = list(argv)
+    if len(argv) < 2 or argv[1] != "run" or (len(argv) > 2 and argv[2] == "actions"):
+        return argv
+    if _has(argv, "--auth-token") or _has(argv, "-t"):
+        raise StartupRefused("Refusing to start: --auth-token is not allowed; the HTTP API takes a JWT (RASA_JWT_SECRET).")
+    if environ.get("RASA_ENABLE_API", "").strip().lower() == "true" and not _has(argv, "--enable-api"):
+        argv.append("--enable-api")
+    if _has(argv, "--enable-api"):
+        secret = environ.get("RASA_JWT_SECRET", "").strip()
+        if not secret and not _has(argv, "--jwt-secret"):
+            raise StartupRefused("Refusing to start: the HTTP API is on (RASA_ENABLE_API=true) but RASA_JWT_SECRET is not set.")
+        if secret and not _has(argv, "--jwt-secret"):
+            argv += ["--jwt-secret", secret, "--jwt-method", environ.get("RASA_JWT_METHOD", "").strip() or "HS256"]
+    origins = [origin.strip() for origin in environ.get("RASA_CORS_ORIGINS", "").split(",") if origin.strip()]
+    if "*" in origins or any(arg == "*" for arg in argv):
+        raise StartupRefused("Refusing to start: CORS must name the allowed origins (RASA_CORS_ORIGINS), not '*'.")
+    if origins and not _has(argv, "--cors"):
+        argv += ["--cors", *origins]
+    return argv
+
+
 def main() -> None:
+    sys.argv = security_arguments(sys.argv, os.environ)
     apply()
     from rasa.__main__ import main as rasa_main
 
