@@ -450,7 +450,7 @@ class SocialChannel(InputChannel):
                 return response.json({"error": "bad or missing signature"}, status=403)
             try:
                 payload = json.loads(request.body or b"")
-            except (ValueError, UnicodeDecodeError):
+            except (ValueError, UnicodeDecodeError, RecursionError):  # RecursionError: JSON nested too deep
                 return response.json({"error": "the body must be JSON"}, status=400)
             if not isinstance(payload, dict):
                 return response.json({"error": "the body must be a JSON object"}, status=400)

@@ -511,10 +511,6 @@ def test_there_are_at_least_40_kinds():
     assert kinds >= 40, kinds
 
 
-# Last: its 500s must not count in test_nothing_got_a_5xx.
-@pytest.mark.xfail(strict=True, reason="channels/social.py reads the body with json.loads and catches only ValueError and "
-                   "UnicodeDecodeError: JSON nested over ~1,000 deep raises RecursionError, a 500. Only a caller with the app "
-                   "secret can send it; fix: add RecursionError to that except (see the report / docs/deployment.md).")
 @pytest.mark.parametrize("platform", ["facebook", "instagram", "twitter"])
 def test_signed_json_nested_30000_deep_to_the_social_webhooks(cluster, bystander, platform):
     body = DEEP.encode()
