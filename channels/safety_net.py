@@ -20,7 +20,7 @@ from components.emergency import is_emergency, load_patterns
 logger = logging.getLogger(__name__)
 
 MAX_MESSAGE_CHARS = 1000
-REPLY_DEADLINE_SECONDS = 4.0
+REPLY_DEADLINE_SECONDS = 3.0
 
 Handler = Callable[[UserMessage], Awaitable[Any]]
 

@@ -226,12 +226,13 @@ def test_socketio_long_polling_through_nginx_stays_on_one_replica_and_keeps_the_
     assert user_texts(stored_events(cluster, session_id)[session_id]) == GIBBERISH
 
 
-def test_the_lock_lets_one_replica_in_at_a_time_where_rasas_redis_lock_store_does_not(cluster):
+def test_the_lock_lets_one_replica_in_at_a_time(cluster):
+    # Rasa's own RedisLockStore let both in 198 times of 200 (docs/deployment.md); it can also
+    # stall, so it is not measured here, where only our lock store's result is the test.
     password = cluster.secrets()["REDIS_PASSWORD"]
     ours = lock_overlaps("ours", cluster.redis_port, password)
-    rasas = lock_overlaps("rasa", cluster.redis_port, password)
-    record("lock_race", {"conversations": 200, "both_inside_with_rasas_RedisLockStore": rasas, "both_inside_with_ours": ours})
-    assert ours == 0
+    record("lock_race", {"conversations": 200, "ours": ours})
+    assert ours == {"overlaps": 0, "errors": 0, "seconds": ours["seconds"], "stalled": False}
 
 
 # ---------------------------------------------------------------------------------------------
