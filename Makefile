@@ -12,6 +12,8 @@ NODE_MODULES := node_modules/.package-lock.json
 TRAINING_INPUTS := config.yml domain.yml $(shell find data -name '*.yml' 2>/dev/null)
 
 # Defaults for endpoints.yml and the servers; set any of them in the environment to override.
+# ENDPOINTS=endpoints.production.yml runs on PostgreSQL and Redis (docs/deployment.md).
+export ENDPOINTS ?= endpoints.yml
 export ACTION_SERVER_URL ?= http://127.0.0.1:5055/webhook
 export ACTION_SERVER_PORT ?= 5055
 export RASA_PORT ?= 5005
@@ -59,7 +61,7 @@ run: train $(NODE_MODULES) ## start the action server, the assistant (http://loc
 	@scripts/serve.sh $(MODEL)
 
 shell: train ## talk to the assistant in the terminal (needs `make run` in another terminal for the actions)
-	$(BIN)/rasa shell --model $(MODEL) --endpoints endpoints.yml
+	$(BIN)/rasa shell --model $(MODEL) --endpoints $(ENDPOINTS)
 
 test-unit: install ## the fast unit tests only (no servers, no network)
 	$(BIN)/pytest -m "not slow"
