@@ -18,7 +18,7 @@ fi
 
 SANIC_HOST=127.0.0.1 "$bin/rasa" run actions --actions actions --port "$ACTION_SERVER_PORT" &
 actions_pid=$!
-"$bin/python" -m scripts.rasa_server run --model "$model" --endpoints "$ENDPOINTS" --credentials credentials.yml \
+"$bin/python" -m scripts.rasa_server run --model "$model" --endpoints "${ENDPOINTS:-endpoints.yml}" --credentials credentials.yml \
   --interface "$RASA_INTERFACE" --port "$RASA_PORT" &
 rasa_pid=$!
 # The demo page talks to the Rasa server from the browser; its origin must be in SOCKETIO_CORS_ORIGINS.
