@@ -97,5 +97,6 @@ cluster: train ## PostgreSQL, Redis, two replicas and nginx on http://localhost:
 cluster-down: ## stop everything `make cluster` started, and only that
 	$(BIN)/python -m scripts.cluster down
 
-clean: ## remove the virtualenv, models, results and local conversation store
+clean: ## stop make cluster if it runs, then remove the virtualenvs, models, results and local conversation store
+	-$(BIN)/python -m scripts.cluster down
 	rm -rf $(VENV) .venv-bench node_modules models results var .rasa

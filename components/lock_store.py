@@ -13,8 +13,10 @@ Here, as Rasa's store but:
 - every change of a lock is one Redis transaction (WATCH/MULTI/EXEC, retried on conflict);
 - a ticket is a lease of `lease_seconds` (default 3), renewed every third of that while its
   turn waits or runs, so a turn may take as long as it needs, and a dead replica's ticket
-  frees its conversation within `lease_seconds` (less than the safety net's 4 s: the next
-  message of that conversation is still answered properly); the key also expires by itself;
+  frees its conversation within `lease_seconds` (the next message of that conversation waits
+  for it; Rasa's fixed 60 s would stall the conversation for a minute). A longer lease is safer
+  against a replica too busy to renew in time, a shorter one frees a dead replica's
+  conversations sooner; the key also expires by itself;
 - turns of one conversation in the same replica queue in the replica first, so only one of them
   at a time takes a ticket; taking a ticket and finding the lock free is one transaction;
 - a turn waiting for another replica checks after `poll_seconds` (0.05), then less and less often
