@@ -810,7 +810,7 @@ def check_targets(results: Dict[str, Any]) -> List[Check]:
     if len(nlu) > 1:
         best_label = max(nlu, key=lambda label: nlu[label]["macro_f1"])
         best = nlu[best_label]["macro_f1"]
-        checks.append(Check("nlu_f1", f"{ours_f1:.3f} vs best {best:.3f} ({best_label.split(' ')[0]})",
+        checks.append(Check("nlu_f1", f"{ours_f1:.3f} vs best {best:.3f} ({best_label.split(' ')[0].strip('()')})",
                             ours_f1 >= best - 0.01 - 1e-9))
     else:
         checks.append(Check("nlu_f1", f"{ours_f1:.3f} (alternatives not trained with --short)", None))
