@@ -54,3 +54,57 @@ async def test_only_the_most_recent_conversations_are_kept(db, monkeypatch):
         await a_turn(replica, sender, "hi")
     assert list(replica._cache) == ["b", "c"]
     assert [e.text for e in (await replica.retrieve("a")).events if isinstance(e, UserUttered)] == ["hi"]
+
+
+def stored_texts(db, sender):
+    import sqlite3
+    import json
+
+    with sqlite3.connect(db) as connection:
+        rows = connection.execute("SELECT data FROM events WHERE sender_id = ? ORDER BY id", (sender,)).fetchall()
+    return [json.loads(data).get("text") for (data,) in rows if json.loads(data)["event"] == "user"]
+
+
+async def test_a_new_session_in_a_kept_conversation_stores_each_event_once(db):
+    from rasa.shared.core.events import SessionStarted
+
+    replica = store(db)
+    tracker = await a_turn(replica, "u", "before")
+    tracker.update(SessionStarted())
+    tracker.update(UserUttered("after", {"name": "greet", "confidence": 1.0}))
+    await replica.save(tracker)
+    assert await replica.retrieve("u") is tracker
+    tracker.update(UserUttered("later", {"name": "greet", "confidence": 1.0}))
+    await replica.save(tracker)
+    assert stored_texts(db, "u") == ["before", "after", "later"]
+
+
+async def test_a_write_retried_after_its_commit_went_through_is_not_doubled(db, monkeypatch):
+    import sqlalchemy as sa
+
+    replica = store(db)
+    tracker = await a_turn(replica, "u", "first")
+    tracker.update(UserUttered("second", {"name": "greet", "confidence": 1.0}))
+    original, attempts = CachedSQLTrackerStore._write_new_events, []
+
+    def committed_then_lost(self, *args):
+        attempts.append(args[-1])
+        newest = original(self, *args)
+        if len(attempts) == 1:
+            raise sa.exc.OperationalError("COMMIT", {}, Exception("connection lost after the commit"))
+        return newest
+
+    monkeypatch.setattr(CachedSQLTrackerStore, "_write_new_events", committed_then_lost)
+    monkeypatch.setattr("components.tracker_store.SAVE_RETRY_INTERVAL", 0.01)
+    await replica.save(tracker)
+    assert attempts == [False, True]
+    assert stored_texts(db, "u") == ["first", "second"]
+    assert await replica.retrieve("u") is tracker
+
+
+async def test_sqlite_runs_in_write_ahead_log_mode(db):
+    import sqlite3
+
+    await a_turn(store(db), "u", "hi")
+    with sqlite3.connect(db) as connection:
+        assert connection.execute("PRAGMA journal_mode").fetchone() == ("wal",)
