@@ -1,4 +1,4 @@
-"""Start Rasa (same arguments as the `rasa` command) without three costs that profiling found.
+"""Start Rasa (same arguments as the `rasa` command) without seven costs that profiling found.
 
 Measured with py-spy on the Rasa server (docs/performance.md):
 1. Every action server reply is checked with `jsonschema.validate`, which re-checks the schema
@@ -13,6 +13,14 @@ Measured with py-spy on the Rasa server (docs/performance.md):
 4. The list of a conversation's applied events is rebuilt from the first event several times per
    message. Here it is extended with the events added since the last time, unless one of them
    can undo earlier ones (then Rasa's own method runs, as before).
+5. Every call to the action server opens a new HTTP client session and a new connection. Here
+   each endpoint keeps one session per event loop, whose idle connections are reused for
+   KEEP_ALIVE_SECONDS (shorter than the action server's own 5 s, so a connection the server is
+   closing is never reused).
+6. Each message runs the model graph three times (understanding, then two predictions) through
+   dask, whose scheduler costs as much again as the components it calls. Here the same nodes
+   are called in an order computed once per set of targets and inputs, with the same arguments,
+   results and errors.
 
 Start-up checks (security_arguments): Rasa's HTTP API is off unless RASA_ENABLE_API=true, and
 then it needs a JWT signed with RASA_JWT_SECRET (HS256, or RASA_JWT_METHOD): the launcher refuses
@@ -23,17 +31,25 @@ CORS for the API: only the origins in RASA_CORS_ORIGINS (comma-separated, no "*"
     python -m scripts.rasa_server run --model ... (as `rasa run ...`)
 """
 
+import asyncio
 import itertools
 import os
 import sys
 from functools import lru_cache
-from typing import Any, Dict, List, Mapping, Optional, Sequence, Text, Type
+from typing import Any, Dict, FrozenSet, List, Mapping, Optional, Sequence, Text, Tuple, Type
 
+import aiohttp
+import numpy as np
+import scipy.sparse
 import rasa
 import rasa.shared.utils.common
 from jsonschema import ValidationError
 from jsonschema.validators import validator_for
 from rasa.core.actions.action import RemoteAction
+from rasa.core.constants import DEFAULT_REQUEST_TIMEOUT
+from rasa.engine.exceptions import GraphRunError
+from rasa.engine.runner.dask import DaskGraphRunner
+from rasa.nlu.classifiers.logistic_regression_classifier import LogisticRegressionClassifier
 from rasa.shared.core.events import (
     ActionReverted,
     ActiveLoop,
@@ -43,8 +59,11 @@ from rasa.shared.core.events import (
     UserUtteranceReverted,
 )
 from rasa.shared.core.trackers import DialogueStateTracker, EventVerbosity
+from rasa.shared.nlu.constants import FEATURE_TYPE_SENTENCE, TEXT
+from rasa.utils.endpoints import EndpointConfig
 
 ACTION_EVENTS_SENT = 20
+KEEP_ALIVE_SECONDS = 2.0
 
 
 @lru_cache(maxsize=1)
@@ -123,11 +142,101 @@ def applied_events(self: DialogueStateTracker) -> List[Event]:
     return list(applied)
 
 
+class _KeptSession:
+    """Stands in for `async with endpoint.session() as session`, without closing the session at the end."""
+
+    def __init__(self, session: aiohttp.ClientSession) -> None:
+        self._session = session
+
+    async def __aenter__(self) -> aiohttp.ClientSession:
+        return self._session
+
+    async def __aexit__(self, *_exc_info: Any) -> None:
+        return None
+
+
+def kept_session(self: EndpointConfig) -> _KeptSession:
+    """Rasa's EndpointConfig.session (same headers, auth and time-out), one per endpoint and event loop."""
+    loop = asyncio.get_running_loop()
+    kept = self.__dict__.get("_kept_session")
+    if kept is None or kept[0] is not loop or kept[1].closed:
+        auth = aiohttp.BasicAuth(self.basic_auth["username"], self.basic_auth["password"]) if self.basic_auth else None
+        session = aiohttp.ClientSession(
+            headers=self.headers, auth=auth, timeout=aiohttp.ClientTimeout(total=DEFAULT_REQUEST_TIMEOUT),
+            connector=aiohttp.TCPConnector(keepalive_timeout=KEEP_ALIVE_SECONDS),
+        )
+        kept = self.__dict__["_kept_session"] = (loop, session)
+    return _KeptSession(kept[1])
+
+
+def _execution_order(runner: DaskGraphRunner, targets: Tuple[Text, ...], inputs: FrozenSet[Text]) -> List[Tuple[Text, List[Text]]]:
+    """The nodes dask would run for these targets and inputs (each after what it needs), with what each needs."""
+    orders = runner.__dict__.setdefault("_execution_orders", {})
+    key = (targets, inputs)
+    if key not in orders:
+        nodes = runner._graph_schema.minimal_graph_schema(list(targets)).nodes
+        order: List[Tuple[Text, List[Text]]] = []
+        placed = set(inputs)
+
+        def place(name: Text) -> None:
+            if name in placed or name not in nodes:
+                return
+            placed.add(name)
+            needs = list(nodes[name].needs.values())
+            for need in needs:
+                place(need)
+            order.append((name, needs))
+
+        for name in nodes:
+            place(name)
+        orders[key] = order
+    return orders[key]
+
+
+def run_graph_in_order(self: DaskGraphRunner, inputs: Optional[Dict[Text, Any]] = None,
+                       targets: Optional[List[Text]] = None) -> Dict[Text, Any]:
+    """DaskGraphRunner.run without dask: the same nodes called with the same arguments."""
+    run_targets = targets if targets else self._graph_schema.target_names
+    inputs = inputs or {}
+    for value in inputs.values():
+        if isinstance(value, str) and value in self._graph_schema.minimal_graph_schema(run_targets).nodes:
+            raise GraphRunError(
+                f"Input value '{value}' clashes with a node name. Make sure that none of the input names "
+                f"passed to the `run` method are the same as node names in the graph schema."
+            )
+    # dask hands a node each input as the tuple (name, value), and the name alone for a missing one.
+    results: Dict[Text, Any] = {name: (name, value) for name, value in inputs.items()}
+    try:
+        for name, needs in _execution_order(self, tuple(run_targets), frozenset(inputs)):
+            results[name] = self._instantiated_nodes[name](*(results.get(need, need) for need in needs))
+    except RuntimeError as error:
+        raise GraphRunError("Error running runner.") from error
+    return dict(results[target] for target in run_targets)
+
+
+_original_create_x = LogisticRegressionClassifier._create_X
+
+
+def classifier_input(self: LogisticRegressionClassifier, messages: List[Any]) -> Any:
+    """LogisticRegressionClassifier._create_X: for one message with only sparse features, one concatenation."""
+    if len(messages) == 1:
+        sentence = [feature.features for feature in messages[0].features
+                    if feature.attribute == TEXT and feature.type == FEATURE_TYPE_SENTENCE]
+        if sentence and all(scipy.sparse.issparse(features) for features in sentence):
+            # Rasa's concatenation with an empty float matrix makes the result float.
+            dtype = np.result_type(*(features.dtype for features in sentence), np.float64)
+            return scipy.sparse.hstack(sentence, format="csr", dtype=dtype)
+    return _original_create_x(self, messages)
+
+
 def apply() -> None:
     RemoteAction._validate_action_result = validate_action_result
     RemoteAction._action_call_format = action_call_with_recent_events
     Event.resolve_by_type = staticmethod(resolve_by_type)
     DialogueStateTracker.applied_events = applied_events
+    EndpointConfig.session = kept_session
+    DaskGraphRunner.run = run_graph_in_order
+    LogisticRegressionClassifier._create_X = classifier_input
 
 
 class StartupRefused(SystemExit):

@@ -3,6 +3,8 @@
 import pytest
 from jsonschema import ValidationError
 from rasa.core.actions.action import RemoteAction
+from rasa.engine.runner.dask import DaskGraphRunner
+from rasa.nlu.classifiers.logistic_regression_classifier import LogisticRegressionClassifier
 from rasa.shared.core.domain import Domain
 from rasa.shared.core.events import (
     ActionExecuted,
@@ -23,6 +25,8 @@ from scripts import rasa_server
 
 ORIGINAL_RESOLVE = Event.resolve_by_type
 ORIGINAL_APPLIED = DialogueStateTracker.applied_events
+ORIGINAL_GRAPH_RUN = DaskGraphRunner.run
+ORIGINAL_CREATE_X = LogisticRegressionClassifier._create_X
 
 
 def turn(text="hi", intent="greet"):
@@ -79,3 +83,82 @@ def test_the_action_server_gets_the_latest_events_and_no_domain():
     assert call["tracker"]["latest_message"]["text"] == "hi"
     assert call["next_action"] == "action_route_to_channel" and call["sender_id"] == "u"
     assert "domain" not in call
+
+
+async def test_an_endpoint_keeps_one_session_per_event_loop():
+    endpoint = EndpointConfig("http://127.0.0.1:5055/webhook", headers={"X-Test": "1"})
+    async with endpoint.session() as first:  # Rasa's own: a new session each time
+        pass
+    assert first.closed
+    async with rasa_server.kept_session(endpoint) as kept:
+        pass
+    async with rasa_server.kept_session(endpoint) as again:
+        pass
+    assert kept is again and not kept.closed
+    assert kept.headers["X-Test"] == "1" and kept.timeout.total == first.timeout.total
+    await kept.close()
+    async with rasa_server.kept_session(endpoint) as after_close:
+        assert after_close is not kept and not after_close.closed
+    await after_close.close()
+
+
+@pytest.fixture(scope="module")
+def agent():
+    from rasa.core.agent import Agent
+
+    from tests.servers import MODEL
+
+    if not MODEL.exists():
+        pytest.fail(f"{MODEL} is missing: run `make train` first")
+    return Agent.load(str(MODEL))
+
+
+MESSAGES = ["hi", "how do i get crime alerts", "someone is breaking into my house right now", "qwzx florp",
+            "whats the non emergency number", "are you on instagram", "thanks"]
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("text", MESSAGES)
+def test_the_model_graph_runs_without_dask_exactly_as_with_it(agent, text):
+    from rasa.shared.core.constants import ACTION_LISTEN_NAME
+    from rasa.core.channels.channel import UserMessage
+
+    runner, metadata = agent.processor.graph_runner, agent.processor.model_metadata
+    dask_run = ORIGINAL_GRAPH_RUN
+
+    def understand(run):
+        tracker = DialogueStateTracker("u", [])
+        message = UserMessage(text, sender_id="u")
+        result = run(runner, inputs={"__message__": [message], "__tracker__": tracker}, targets=[metadata.nlu_target])
+        parsed = result[metadata.nlu_target][0]
+        return parsed.get("intent"), parsed.get("intent_ranking"), parsed.get("entities")
+
+    assert understand(rasa_server.run_graph_in_order) == understand(dask_run)
+
+    intent = understand(dask_run)[0]
+    tracker = DialogueStateTracker("u", [])
+    for event in [ActionExecuted(ACTION_LISTEN_NAME), UserUttered(text, intent)]:
+        tracker.update(event)
+
+    def predict(run):
+        prediction = run(runner, inputs={"__tracker__": tracker}, targets=[metadata.core_target])[metadata.core_target]
+        return prediction.probabilities, prediction.policy_name, prediction.events
+
+    assert predict(rasa_server.run_graph_in_order) == predict(dask_run)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("text", MESSAGES)
+def test_the_intent_classifier_gets_the_same_matrix_and_probabilities(agent, text):
+    from rasa.core.channels.channel import UserMessage
+
+    runner, metadata = agent.processor.graph_runner, agent.processor.model_metadata
+    classifier = next(node._component for node in runner._instantiated_nodes.values()
+                      if isinstance(node._component, LogisticRegressionClassifier))
+    messages = ORIGINAL_GRAPH_RUN(runner, inputs={"__message__": [UserMessage(text, sender_id="u")],
+                                                  "__tracker__": DialogueStateTracker("u", [])},
+                                  targets=[metadata.nlu_target])[metadata.nlu_target]
+    ours, rasas = rasa_server.classifier_input(classifier, messages), ORIGINAL_CREATE_X(classifier, messages)
+    assert ours.dtype == rasas.dtype and ours.shape == rasas.shape
+    assert (ours != rasas).nnz == 0
+    assert (classifier.clf.predict_proba(ours) == classifier.clf.predict_proba(rasas)).all()
