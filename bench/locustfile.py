@@ -6,9 +6,9 @@ Runs inside .venv-bench (see bench/requirements.txt), started by bench/run_bench
 
 Each virtual user holds a conversation of 3 to 6 messages under a fresh sender id (a greeting
 most of the time, one or more questions about the routes or small talk, a gibberish line now and
-then, thanks and/or bye), waits 0.1-0.3 s (uniform) between messages like a person reading the
-reply, then starts the next conversation with a new sender id. BENCH_THINK="0 0" removes the pauses
-(a capacity test).
+then, thanks and/or bye), sends each message as soon as the reply to the previous one arrives, then
+starts the next conversation with a new sender id. BENCH_THINK="0.1 0.3" adds a pause between
+messages, uniform, in seconds (bench/run_bench.py says why its loads have none).
 
 Every request is written, as it completes, to the JSON file named by BENCH_RECORDS when the test
 stops (the harness computes throughput and percentiles from these raw timings, not from Locust's
@@ -29,8 +29,8 @@ from locust import FastHttpUser, between, events, task
 RECORDS_FILE = os.environ.get("BENCH_RECORDS", "bench-records.json")
 DEGRADED_MARKER = os.environ.get("BENCH_DEGRADED_MARKER", "")
 SEED = int(os.environ.get("BENCH_SEED", "7"))
-# Think time between messages, uniform, in seconds (0 0 for a capacity test without pauses).
-THINK_MIN, THINK_MAX = (float(value) for value in os.environ.get("BENCH_THINK", "0.1 0.3").split())
+# Think time between messages, uniform, in seconds.
+THINK_MIN, THINK_MAX = (float(value) for value in os.environ.get("BENCH_THINK", "0 0").split())
 
 GREETINGS = ["hi", "hello", "hiya", "good morning"]
 QUESTIONS = [

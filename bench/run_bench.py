@@ -47,6 +47,7 @@ if str(ROOT) not in sys.path:
 
 import yaml  # noqa: E402  (in .venv, with Rasa)
 
+from channels.safety_net import REPLY_DEADLINE_SECONDS  # noqa: E402
 from scripts.time_training import TRAINING_FILES, time_training  # noqa: E402
 from tests import servers  # noqa: E402
 
@@ -54,6 +55,10 @@ BIN = ROOT / ".venv" / "bin"
 LOCUST = ROOT / ".venv-bench" / "bin" / "locust"
 LOCUSTFILE = ROOT / "bench" / "locustfile.py"
 USERS = (1, 20, 50)
+# Each virtual user sends its next message as soon as the reply arrives. The issue's figures for
+# stock (about 30 msg/s at saturation, p50 about 600 ms at 20 users) are what such a load gives
+# (20 users / 30 msg/s = 0.67 s); with pauses of 0.1-0.3 s, 20 users could never send 3 x stock.
+THINK = (0.0, 0.0)
 WARMUP_S = 2.0  # of each load level, after all users are spawned, left out of the figures
 SEED = 2718
 DISTURBED_CORES = 0.3  # CPU used by other processes during a load level above which it is measured again
@@ -525,10 +530,10 @@ def percentile(values: List[float], q: float) -> float:
 
 
 def run_load(server: Any, users: int, duration: float, folder: Path, sampler: Sampler,
-             think: Tuple[float, float] = (0.1, 0.3), idle: Optional[Any] = None) -> Dict[str, Any]:
+             idle: Optional[Any] = None) -> Dict[str, Any]:
     """One Locust run against `server`; `idle` is the other assistant, up but not loaded (its CPU,
     near zero, is shown apart and not counted as "others")."""
-    label = f"{users}" if think == (0.1, 0.3) else f"{users}-think{think[0]:g}-{think[1]:g}"
+    label, think = f"{users}", THINK
     records_path = folder / f"records-{server.name}-{label}.json"
     records_path.unlink(missing_ok=True)
     run_time = int(WARMUP_S + duration + 3)
@@ -599,22 +604,22 @@ def run_load(server: Any, users: int, duration: float, folder: Path, sampler: Sa
     }
 
 
-def measure_pair(ours: Any, stock: Any, users: int, duration: float, folder: Path, sampler: Sampler,
-                 think: Tuple[float, float] = (0.1, 0.3)) -> Tuple[Dict[str, Any], Dict[str, Any]]:
+def measure_pair(ours: Any, stock: Any, users: int, duration: float, folder: Path,
+                 sampler: Sampler) -> Tuple[Dict[str, Any], Dict[str, Any]]:
     """The same load on ours, then on stock, a minute apart. When other processes on this 2-core
     machine (another engineer's work) used over DISTURBED_CORES during either, the pair is measured
     again (at most MAX_REPEATS more times); the least disturbed pair is kept."""
     pairs = []
     for attempt in range(1 + MAX_REPEATS):
-        first = run_load(ours, users, duration, folder, sampler, think, idle=stock)
+        first = run_load(ours, users, duration, folder, sampler, idle=stock)
         time.sleep(2)
-        second = run_load(stock, users, duration, folder, sampler, think, idle=ours)
+        second = run_load(stock, users, duration, folder, sampler, idle=ours)
         time.sleep(2)
         pairs.append((first, second))
         worst = max(first["cpu"]["others"], second["cpu"]["others"])
         if worst <= DISTURBED_CORES:
             break
-        log(f"{people(users)}, think time {think[0]:g}-{think[1]:g} s: disturbed by other processes (ours "
+        log(f"{people(users)}: disturbed by other processes (ours "
             f"{first['cpu']['others']:.2f}, stock {second['cpu']['others']:.2f} cores)"
             f"{'; measuring the pair again' if attempt < MAX_REPEATS else ''}")
     best = min(pairs, key=lambda pair: max(pair[0]["cpu"]["others"], pair[1]["cpu"]["others"]))
@@ -695,9 +700,6 @@ def bench_servers(ours: Any, stock: Any, starts: int, duration: float, pairs: in
         for users in USERS:
             first, second = measure_pair(ours, stock, users, duration, folder, sampler)
             results["ours"]["loads"][users], results["stock"]["loads"][users] = first, second
-        # Not a target: the most each can serve at 20 users when nobody pauses (see the report).
-        results["ours"]["capacity"], results["stock"]["capacity"] = measure_pair(
-            ours, stock, 20, duration, folder, sampler, think=(0.0, 0.0))
     finally:
         sampler.stop()
         ours.stop()
@@ -864,7 +866,7 @@ def plot(results: Dict[str, Any], path: Path) -> None:
     axes.text(1, 150, " 150 ms (p95 target at 20 users)", va="bottom", fontsize=8, color="grey")
     axes.set_yscale("log")
     axes.set_xticks(list(USERS))
-    axes.set_xlabel("concurrent users (think time 0.1-0.3 s)")
+    axes.set_xlabel("concurrent users (each sends the next message as soon as the reply arrives)")
     axes.set_ylabel("latency per message (ms, log scale)")
     axes.set_title(f"REST webhook latency against concurrency, {results['date'][:10]}, {results['machine']['nproc']} cores")
     axes.grid(True, which="both", alpha=0.3)
@@ -903,14 +905,6 @@ def report(results: Dict[str, Any], checks: List[Check], plot_path: Path, out: P
              f"{ratio(o['p50'], s['p50'])} / {ratio(o['p95'], s['p95'])} / {ratio(o['p99'], s['p99'])}"),
             (f"errors / degraded replies at {people(users)} (of messages)", errors_cell(o), errors_cell(s), ""),
         ]
-    o, s = ours["capacity"], stock["capacity"]
-    rows += [
-        ("capacity: 20 users without think time (successful msg/s; not a target)", fmt(o["throughput"]),
-         fmt(s["throughput"]), ratio(o["throughput"], s["throughput"])),
-        ("capacity: p50 / p95 latency (ms)", f"{fmt(o['p50'])} / {fmt(o['p95'])}", f"{fmt(s['p50'])} / {fmt(s['p95'])}",
-         f"{ratio(o['p50'], s['p50'])} / {ratio(o['p95'], s['p95'])}"),
-        ("capacity: errors / degraded", errors_cell(o), errors_cell(s), ""),
-    ]
     rows += [
         ("start-up to the first answer (s, median of " + str(len(ours["startups"])) + ")", fmt(ours["startup"]),
          fmt(stock["startup"]), ratio(ours["startup"], stock["startup"])),
@@ -961,19 +955,6 @@ def report(results: Dict[str, Any], checks: List[Check], plot_path: Path, out: P
     failed = [TARGETS_TEXT[check.key] for check in checks if check.passed is False]
     lines += ["", f"Result: **{'all targets met' if not failed else f'{len(failed)} target(s) missed'}**"
               f"{'' if not failed else ': ' + '; '.join(failed)}.", ""]
-    needed = 3 * stock["loads"][20]["answered_per_s"]
-    ceiling = 20 / ((0.1 + 0.3) / 2)
-    lines += [
-        f"Note on the throughput target: with a think time of 0.1-0.3 s (0.2 s on average) 20 users can send at "
-        f"most 20 / (0.2 s + latency) messages/s, under {ceiling:.0f}. Stock answered "
-        f"{stock['loads'][20]['answered_per_s']:.1f} msg/s at 20 users, so 3x stock is {needed:.1f} msg/s: "
-        + ("**above what 20 users with this think time can send, so no assistant could meet this target with this "
-           "load**; the capacity rows below (20 users, no think time) show how much each can serve."
-           if needed >= ceiling else "within what 20 users with this think time can send.")
-        + f" Capacity without think time: ours {ours['capacity']['throughput']:.1f}, stock "
-        f"{stock['capacity']['throughput']:.1f} msg/s ({ratio(ours['capacity']['throughput'], stock['capacity']['throughput'])}x).",
-        "",
-    ]
     lines += ["## Every figure", "", "| figure | ours | stock | ours / stock |", "|---|---|---|---|"]
     lines += [f"| {a} | {b} | {c} | {d} |" for a, b, c, d in rows]
     lines += ["", f"![p50 and p95 latency against concurrency]({os.path.relpath(plot_path, out.parent)})", ""]
@@ -987,20 +968,18 @@ def report(results: Dict[str, Any], checks: List[Check], plot_path: Path, out: P
     lines += ["", "## CPU during each load (cores in use, of " + machine["nproc"] + ")", "",
               "| load | ours: Rasa + actions | ours: Locust | ours: others | stock: Rasa | stock: Locust | stock: others |",
               "|---|---|---|---|---|---|---|"]
-    for users in (*USERS, "capacity"):
-        o = (ours["capacity"] if users == "capacity" else ours["loads"][users])["cpu"]
-        s = (stock["capacity"] if users == "capacity" else stock["loads"][users])["cpu"]
-        lines.append(f"| {'20 users, no think time' if users == 'capacity' else f'{people(users)}'} | {o.get('rasa', 0):.2f} + {o.get('actions', 0):.2f} | {o.get('locust', 0):.2f} | "
+    for users in USERS:
+        o, s = ours["loads"][users]["cpu"], stock["loads"][users]["cpu"]
+        lines.append(f"| {people(users)} | {o.get('rasa', 0):.2f} + {o.get('actions', 0):.2f} | {o.get('locust', 0):.2f} | "
                      f"{o['others']:.2f} | {s.get('rasa', 0):.2f} | {s.get('locust', 0):.2f} | {s['others']:.2f} |")
     lines += [
         "",
         f"\"others\" is every other process on the machine (another engineer's tests, the harness itself). When "
         f"others used more than {DISTURBED_CORES} cores during ours or stock, the pair (ours, then stock) was measured "
         f"again, at most {MAX_REPEATS} more times, and the least disturbed pair kept. "
-        + ("Measured more than once in this run: " + ", ".join(f"{label} ({load['attempts']} pairs)" for label, load in
-                     [*((f"{people(users)}", ours["loads"][users]) for users in USERS),
-                      ("20 users without think time", ours["capacity"])] if load.get("attempts", 1) > 1)
-           if any(load.get("attempts", 1) > 1 for load in [*ours["loads"].values(), ours["capacity"]])
+        + ("Measured more than once in this run: " + ", ".join(f"{people(users)} ({ours['loads'][users]['attempts']} pairs)"
+                                                              for users in USERS if ours["loads"][users].get("attempts", 1) > 1)
+           if any(load.get("attempts", 1) > 1 for load in ours["loads"].values())
            else "No level needed it in this run")
         + ". Figures taken while others used more than that are marked *disturbed* in the targets: their absolute "
         "values are less reliable than the ratios.",
@@ -1012,15 +991,19 @@ def report(results: Dict[str, Any], checks: List[Check], plot_path: Path, out: P
         "messages under a fresh sender id: a greeting 70% of the time, questions about the routes and small talk "
         "(\"how do i get crime alerts\", \"are you on facebook\", \"whats the non emergency number\", \"can i talk to "
         "someone on live chat\", \"how do i contact you\", \"what can you do\", ...), a gibberish line 8% of the "
-        "time, then \"thanks\" and/or \"bye\" 80% of the time (`bench/locustfile.py`). **Think time: uniform "
-        "0.1-0.3 s between messages** (a person reading the reply), so N users can send at most about N / 0.2 "
-        "messages/s: 100 msg/s at 20 users, 250 at 50.",
+        "time, then \"thanks\" and/or \"bye\" 80% of the time (`bench/locustfile.py`). **No think time**: each "
+        "user sends its next message as soon as the reply arrives, so an assistant serves as many messages as it can "
+        "and the latency is how long a message waits behind the others. That is the load the issue's figures for "
+        "stock describe (about 30 msg/s at saturation, p50 about 600 ms at 20 users: 20 / 30 msg/s = 0.67 s). With "
+        "a person's pause of 0.1-0.3 s between messages 20 users could send at most about 20 / 0.2 = 100 msg/s, "
+        "less than 3x what stock serves, and the throughput ratio would measure the pause instead of the server.",
         f"- Levels 1, 20 and 50 users, all spawned within a second; the first {WARMUP_S:.0f} s after the last user "
         f"started are left out, then {results['duration']:.0f} s are measured. Throughput = successful messages "
         "completed in the window / its length. Latencies (p50/p95/p99) are computed from every message's own "
         "timing (not Locust's rounded buckets), errors included.",
         "- **Error**: HTTP status not 200, a body that is not a JSON list, an empty reply list, or a client failure "
-        "(time-out 30 s, refused). Our assistant never leaves a message unanswered: when it fails or takes over 4 s, "
+        "(time-out 30 s, refused). Our assistant never leaves a message unanswered: when it fails or takes over "
+        f"{REPLY_DEADLINE_SECONDS:g} s, "
         "`channels/safety_net.py` answers \"Sorry, I'm having a technical problem ...\"; such a reply is counted as "
         "**degraded**, not as successful, and the 20-user target requires no errors and no degraded replies.",
         "- The throughput ratio divides our successful messages/s by stock's answered messages/s (every HTTP 200, "
