@@ -942,6 +942,9 @@ def report(results: Dict[str, Any], checks: List[Check], plot_path: Path, out: P
         f"{results['locust_python']}, .venv-bench); commit {machine['commit']} (uncommitted changes to tracked files: "
         f"{machine['dirty']}); our model `models/assistant.tar.gz` sha256 {results['model_sha']}...",
         "",
+        f"Where a message's time goes in the Rasa server, and what was removed: "
+        f"[profiling.md]({os.path.relpath(ROOT / 'docs' / 'profiling.md', out.parent)}).",
+        "",
         "Both assistants ran in this run, on this machine, with the same load generator, and were never loaded at "
         "the same time: each test ran on ours, then on stock, a minute apart, the other assistant up but idle (its "
         "CPU is not counted as others). The ratios are side by side. Only 127.0.0.1 was used.",
