@@ -112,3 +112,16 @@ def test_the_component_takes_emergency_away_when_the_message_says_it_is_past():
     [parsed] = detector.process([parsed_message])
     assert parsed.get("intent") == {"name": "non_emergency", "confidence": 0.15}
     assert [item["name"] for item in parsed.get("intent_ranking")] == ["non_emergency"]
+
+
+def test_the_patterns_alone_on_the_emergency_set():
+    """The safety net without the model, on tests/emergency_cases.yml (docs/quality.md; -s prints the figures)."""
+    cases = yaml.safe_load((Path(__file__).parent / "emergency_cases.yml").read_text(encoding="utf-8"))
+    patterns = load_patterns()
+    missed = [text for text in cases["emergencies"] if not is_emergency(text, patterns)]
+    alarmed = [text for text in cases["near_misses"] if is_emergency(text, patterns)]
+    recall = 1 - len(missed) / len(cases["emergencies"])
+    print(f"\npatterns alone: recall {recall:.1%} ({len(cases['emergencies']) - len(missed)} of "
+          f"{len(cases['emergencies'])}), false alarms {len(alarmed)} of {len(cases['near_misses'])}")
+    assert not missed, missed
+    assert len(alarmed) <= 0.05 * len(cases["near_misses"]), alarmed
