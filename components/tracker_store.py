@@ -1,15 +1,19 @@
 """Rasa's SQL tracker store, with the trackers it has just stored kept in memory, and no silent fallback.
 
 Cache. Rasa reads a conversation's whole session from the database on every message: in a long
-conversation that was most of the time per message (docs/performance.md). Here a tracker
-read or stored by this process is kept and reused while the newest event id in the database is
-still the one this process saw, so a write by another replica, or a turn that failed before it
-was stored, makes it read from the database again. Everything is still written to the database
-at every turn: only the events the tracker gained since it was read or stored, in one statement
-(Rasa first counts the stored events with a query, then inserts them one ORM object at a time). The cache holds at most CACHED_TRACKERS conversations and CACHED_EVENTS events in
-all (a tracker takes about 2 KB per event), least recently used dropped first: without the
-second bound a replica grew by 110 MB over 10,000 messages of 25-turn conversations (issue 8's
-soak test), and one very long conversation could take any amount.
+conversation that was most of the time per message (docs/profiling.md). Here a tracker read or
+stored by this process is kept and reused while the newest event id in the database is still
+the one this process saw, so a write by another replica, or a turn that failed before it was
+stored, makes it read from the database again. The cache holds at most CACHED_TRACKERS
+conversations and CACHED_EVENTS events in all (a tracker takes about 2 KB per event), least
+recently used dropped first: without the second bound a replica grew by 110 MB over 10,000
+messages of 25-turn conversations (issue 8's soak test), and one very long conversation could
+take any amount.
+
+Writes. Every turn is written to the database: the events the tracker gained since it was read
+or stored, in one statement. (Rasa counts the stored events with a query first, then inserts
+them one ORM object at a time: a third of the time per message.) SQLite runs in write-ahead-log
+mode with a pool of open connections (_sqlite_write_ahead_log).
 
 A database error fails the turn. Rasa's Agent wraps every tracker store in FailSafeTrackerStore
 (rasa/core/agent.py, Agent._create_tracker_store), which on any error of the store logs it and
@@ -22,14 +26,15 @@ imported, which Rasa does to build the store before any Agent wraps it; other st
 Rasa's behaviour). The turn then fails, channels/safety_net.py answers with the
 service_unavailable reply, and nothing of that turn is kept anywhere.
 
-Recovery. The PostgreSQL engine is rebuilt with pool_pre_ping: every connection taken from the pool is
-checked first, so connections broken by a database restart are replaced instead of failing the
-next turns. While the database is down a turn fails at its start (reading the conversation), at
+Recovery. The PostgreSQL engine is rebuilt with pool_pre_ping: every connection taken from the
+pool is checked first, so connections broken by a database restart are replaced instead of
+failing the next turns. While the database is down a turn fails at its start (reading the conversation), at
 once, before anyone is answered. A turn that has already answered and then cannot write (the
 database went away in the middle of the turn: Rasa sends the replies before it stores the turn)
 tries again every SAVE_RETRY_INTERVAL for up to SAVE_RETRY_SECONDS, without blocking other
 conversations; writing again is safe because the events an earlier attempt may have committed
-are counted in the database first. Only if the database is still away after that does the turn fail (logged).
+are counted in the database first. Only if the database is still away after that does the turn
+fail (logged).
 """
 
 import asyncio
@@ -44,10 +49,10 @@ from typing import Any, Callable, Dict, Optional, Text
 
 import sqlalchemy as sa
 from rasa.core.tracker_store import FailSafeTrackerStore, SQLTrackerStore, create_engine_kwargs
-from rasa.shared.nlu.constants import INTENT_NAME_KEY
 from rasa.shared.core.events import Event, SessionStarted
 from rasa.shared.core.trackers import DialogueStateTracker
 from rasa.shared.exceptions import RasaException
+from rasa.shared.nlu.constants import INTENT_NAME_KEY
 
 logger = logging.getLogger(__name__)
 
@@ -164,8 +169,8 @@ class CachedSQLTrackerStore(SQLTrackerStore):
 
         The events already stored are the ones the tracker held when it was read or last stored
         here (`known`). After a failed attempt, whose commit may have gone through, those written
-        since are counted in the database; a tracker this store did not read or store is counted
-        as Rasa does (its latest session in the database), unless the database has none of its events.
+        since are counted in the database; for a tracker this store did not read or store, Rasa's
+        count (its latest session in the database), unless the database has none of its events.
         """
         sender = {"sender_id": tracker.sender_id}
         with self.engine.begin() as connection:
@@ -202,7 +207,7 @@ def _sqlite_write_ahead_log(connection: Any, _record: Any) -> None:
     """SQLite in write-ahead-log mode, synced at checkpoints rather than at every commit.
 
     A commit is then one append to the log instead of several fsyncs (a tenth of the time per
-    message, docs/performance.md). A stopped or crashed process loses nothing committed; an
+    message, docs/profiling.md). A stopped or crashed process loses nothing committed; an
     operating-system crash or power cut can lose the last commits before the checkpoint. The
     production setup (PostgreSQL) is not affected.
     """
