@@ -60,58 +60,60 @@ def launch(playwright: Any) -> Any:
     return playwright.chromium.launch(executable_path=ensure_chromium(), args=CHROMIUM_ARGS, headless=True)
 
 
-@dataclass
-class WebServer:
-    """scripts/serve_web.py serving the demo page on 127.0.0.1:port, talking to rasa_url."""
+@dataclass(kw_only=True)
+class LocalServer:
+    """A server in a subprocess on 127.0.0.1:port, logging to workdir, up once health_path answers."""
 
-    rasa_url: str
     workdir: Path
     port: int = field(default_factory=free_port)
     process: Optional[subprocess.Popen] = None
+    name = "server"
+    health_path = "/"
 
     @property
     def url(self) -> str:
         return f"http://127.0.0.1:{self.port}"
+
+    def command(self) -> List[str]:
+        raise NotImplementedError
+
+    def start(self) -> "LocalServer":
+        with open(self.workdir / f"{self.name}-{self.port}.log", "ab") as log:
+            self.process = subprocess.Popen(self.command(), cwd=ROOT, stdout=log, stderr=subprocess.STDOUT)
+        wait_until_up(self.url + self.health_path, self.process, timeout=30)
+        return self
+
+    def stop(self) -> None:
+        stop(self.process)
+
+
+@dataclass(kw_only=True)
+class WebServer(LocalServer):
+    """scripts/serve_web.py serving the demo page, talking to rasa_url."""
+
+    rasa_url: str
+    name = "web"
+    health_path = "/widget/config.json"
+
+    def command(self) -> List[str]:
+        return [str(BIN / "python"), "scripts/serve_web.py", "--host", "127.0.0.1", "--port", str(self.port),
+                "--rasa-url", self.rasa_url]
 
     def start(self) -> "WebServer":
         ensure_socket_io_client()
-        log = open(self.workdir / f"web-{self.port}.log", "ab")
-        self.process = subprocess.Popen(
-            [str(BIN / "python"), "scripts/serve_web.py", "--host", "127.0.0.1", "--port", str(self.port),
-             "--rasa-url", self.rasa_url],
-            cwd=ROOT, stdout=log, stderr=subprocess.STDOUT,
-        )
-        wait_until_up(f"{self.url}/widget/config.json", self.process, timeout=30)
-        return self
-
-    def stop(self) -> None:
-        stop(self.process)
+        return super().start()
 
 
-@dataclass
-class FakeBot:
-    """The fake socket.io bot of this module, in a subprocess."""
+@dataclass(kw_only=True)
+class FakeBot(LocalServer):
+    """The fake socket.io bot of this module."""
 
     origin: str
-    workdir: Path
-    port: int = field(default_factory=free_port)
-    process: Optional[subprocess.Popen] = None
+    name = "fake-bot"
+    health_path = "/health"
 
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
-
-    def start(self) -> "FakeBot":
-        log = open(self.workdir / f"fake-bot-{self.port}.log", "ab")
-        self.process = subprocess.Popen(
-            [str(BIN / "python"), "-m", "tests.browser", "fake-bot", "--port", str(self.port), "--origin", self.origin],
-            cwd=ROOT, stdout=log, stderr=subprocess.STDOUT,
-        )
-        wait_until_up(f"{self.url}/health", self.process, timeout=30)
-        return self
-
-    def stop(self) -> None:
-        stop(self.process)
+    def command(self) -> List[str]:
+        return [str(BIN / "python"), "-m", "tests.browser", "fake-bot", "--port", str(self.port), "--origin", self.origin]
 
 
 # What the fake bot says to every message: markup, script, unsafe link schemes, a hostile button.
