@@ -2,7 +2,7 @@
 generator (asyncio + aiohttp, one conversation at a time per simulated person), and what
 PostgreSQL holds.
 
-Each test module runs its own cluster (`running_cluster`), in var/test-cluster-<name>/ (not in
+Each test module runs its own cluster (`running_cluster`), in var/test-cluster-<name>-<pid>/ (not in
 /tmp: PostgreSQL runs as the postgres user and must reach its data directory), removed after.
 """
 
@@ -53,7 +53,7 @@ def unique_ports(count: int) -> List[int]:
 
 
 def make_cluster(name: str, env: Optional[Dict[str, str]] = None, **settings: Any) -> Cluster:
-    """A cluster of 2 replicas on free ports, its files in var/test-cluster-<name>/."""
+    """A cluster of 2 replicas on free ports, its files in var/test-cluster-<name>-<pid>/."""
     ports = unique_ports(9)
     fake_api = ports[6]
     cluster_env = {
@@ -66,7 +66,7 @@ def make_cluster(name: str, env: Optional[Dict[str, str]] = None, **settings: An
         **(env or {}),
     }
     cluster = Cluster(
-        directory=ROOT / "var" / f"test-cluster-{name}",
+        directory=ROOT / "var" / f"test-cluster-{name}-{os.getpid()}",  # two test runs at once keep apart
         port=ports[0],
         pg_port=ports[1],
         redis_port=ports[2],
@@ -80,11 +80,19 @@ def make_cluster(name: str, env: Optional[Dict[str, str]] = None, **settings: An
     return cluster
 
 
+def remove_abandoned_clusters(name: str) -> None:
+    """The directories of earlier test runs that ended without cleaning up (their process is gone)."""
+    for directory in (ROOT / "var").glob(f"test-cluster-{name}-*"):
+        pid = directory.name.rsplit("-", 1)[-1]
+        if pid.isdigit() and not Path(f"/proc/{pid}").exists():
+            shutil.rmtree(directory, ignore_errors=True)
+
+
 @contextmanager
 def running_cluster(name: str, env: Optional[Dict[str, str]] = None, **settings: Any) -> Iterator[Cluster]:
     ensure_packages()  # apt-get install postgresql redis-server nginx when missing
+    remove_abandoned_clusters(name)
     cluster = make_cluster(name, env, **settings)
-    shutil.rmtree(cluster.directory, ignore_errors=True)
     started = time.time()
     cluster.up()
     print(f"\ncluster up in {time.time() - started:.1f} s")
