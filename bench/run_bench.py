@@ -542,8 +542,7 @@ def run_load(server: Any, users: int, duration: float, folder: Path, sampler: Sa
             "--loglevel", "WARNING", "--exit-code-on-error", "0", "--stop-timeout", "0"]
     env = dict(os.environ, BENCH_RECORDS=str(records_path), BENCH_DEGRADED_MARKER=server.marker,
                BENCH_SEED=str(SEED + users), BENCH_THINK=f"{think[0]} {think[1]}")
-    log(f"{server.name}: {people(users)}, think time {think[0]:g}-{think[1]:g} s, for {duration:.0f} s "
-        f"(+{WARMUP_S:.0f} s warm-up)")
+    log(f"{server.name}: {people(users)} for {duration:.0f} s (+{WARMUP_S:.0f} s warm-up)")
     logfile = folder / f"locust-{server.name}-{label}.log"
     with open(logfile, "wb") as output:
         locust = spawn(args, cwd=ROOT, env=env, stdout=output, stderr=subprocess.STDOUT)
