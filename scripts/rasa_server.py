@@ -1,4 +1,4 @@
-"""Start Rasa (same arguments as the `rasa` command) without seven costs that profiling found.
+"""Start Rasa (same arguments as the `rasa` command) without eight costs that profiling found.
 
 Measured with py-spy on the Rasa server (docs/profiling.md):
 1. Every action server reply is checked with `jsonschema.validate`, which re-checks the schema
@@ -24,6 +24,9 @@ Measured with py-spy on the Rasa server (docs/profiling.md):
 7. The intent classifier copies and joins the features of each word and of the whole message
    (several sparse-matrix conversions), then uses only the latter. Here one message with only
    sparse features has its sentence features joined once; the classifier sees the same matrix.
+8. TensorFlow imports jax when it is installed (an optional import in tensorflow/lite/python/
+   util.py); nothing in this server uses it, and it costs 65 to 100 MB of memory. Here it is not
+   imported (this module must be imported before Rasa for that).
 
 Start-up checks (security_arguments): Rasa's HTTP API is off unless RASA_ENABLE_API=true, and
 then it needs a JWT signed with RASA_JWT_SECRET (HS256, or RASA_JWT_METHOD): the launcher refuses
@@ -41,7 +44,9 @@ import sys
 from functools import lru_cache
 from typing import Any, Dict, FrozenSet, List, Mapping, Optional, Sequence, Text, Tuple, Type
 
-import aiohttp
+sys.modules.setdefault("jax", None)  # fix 8: `import jax` raises ImportError, which TensorFlow expects
+
+import aiohttp  # noqa: E402  (and every import below: after fix 8)
 import numpy as np
 import rasa
 import rasa.shared.utils.common

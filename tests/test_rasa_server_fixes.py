@@ -1,5 +1,9 @@
 """The fixes scripts/rasa_server.py applies to Rasa behave exactly like Rasa's own code."""
 
+import os
+import subprocess
+import sys
+
 import pytest
 from jsonschema import ValidationError
 from rasa.core.actions.action import RemoteAction
@@ -22,6 +26,7 @@ from rasa.shared.core.trackers import DialogueStateTracker
 from rasa.utils.endpoints import EndpointConfig
 
 from scripts import rasa_server
+from tests.servers import ROOT
 
 ORIGINAL_RESOLVE = Event.resolve_by_type
 ORIGINAL_APPLIED = DialogueStateTracker.applied_events
@@ -162,3 +167,12 @@ def test_the_intent_classifier_gets_the_same_matrix_and_probabilities(agent, tex
     assert ours.dtype == rasas.dtype and ours.shape == rasas.shape
     assert (ours != rasas).nnz == 0
     assert (classifier.clf.predict_proba(ours) == classifier.clf.predict_proba(rasas)).all()
+
+
+@pytest.mark.slow
+def test_the_launcher_keeps_jax_out_of_the_server():
+    code = ("import sys, scripts.rasa_server, rasa.core.agent, tensorflow\n"
+            "assert sys.modules['jax'] is None, 'jax was imported'\nprint('without jax')")
+    run = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=300,
+                         env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"})
+    assert run.returncode == 0 and "without jax" in run.stdout, run.stderr[-2000:]
