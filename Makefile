@@ -85,10 +85,10 @@ purge: install ## delete conversations with no message in the last DAYS days: ma
 	.venv-bench/bin/pip install --quiet -r bench/requirements.txt
 	touch $@
 
-bench: train .venv-bench/.installed ## benchmark against stock `rasa init`, side by side; writes docs/performance.md (about 30 min)
+bench: train .venv-bench/.installed ## benchmark against stock `rasa init`, side by side; writes docs/performance.md (about 20 min)
 	$(BIN)/python bench/run_bench.py
 
-bench-short: train .venv-bench/.installed ## the short benchmark (about 6 min); exits 1 if a target is missed
+bench-short: train .venv-bench/.installed ## the short benchmark (about 5 min; CI runs it); exits 1 if a target is missed
 	$(BIN)/python bench/run_bench.py --short --out results/performance-short.md
 
 cluster: train ## PostgreSQL, Redis, two replicas and nginx on http://localhost:8000 (Debian packages installed if missing)
