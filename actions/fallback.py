@@ -7,8 +7,8 @@ from rasa_sdk.events import EventType
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions.base import CatalogueAction
-from actions.hours import current_time
-from actions.replies import buttons, render
+from core.hours import current_time
+from core.replies import buttons, render
 
 FALLBACK_INTENT = "nlu_fallback"
 # A "Something else" click between two misses does not break the run of misses.
@@ -49,17 +49,16 @@ class ActionFallback(CatalogueAction):
     def name(self) -> Text:
         return "action_fallback"
 
-    async def run(
-        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]
-    ) -> List[EventType]:
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]) -> List[EventType]:
         catalogue, now = self.catalogue, current_time()
+        language, events = self.language(tracker)
         misses = misses_in_a_row(tracker)
         if misses <= 1:
-            options = buttons(guesses(tracker, list(catalogue.routes)) + ["something_else"], catalogue)
-            messages = render(catalogue, "fallback_did_you_mean", now, extra_buttons=options)
+            options = buttons(guesses(tracker, list(catalogue.routes)) + ["something_else"], catalogue, language)
+            messages = render(catalogue, "fallback_did_you_mean", now, extra_buttons=options, language=language)
         else:
-            final = render(catalogue, "fallback_final", now)
+            final = render(catalogue, "fallback_final", now, language=language)
             said_final_last = last_bot_text(tracker) == final[-1]["text"]
-            messages = render(catalogue, "fallback_final_again", now) if said_final_last else final
+            messages = render(catalogue, "fallback_final_again", now, language=language) if said_final_last else final
         self.send(dispatcher, messages)
-        return []
+        return events

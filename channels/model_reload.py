@@ -1,4 +1,5 @@
 """POST /webhooks/model/reload: put a newly trained model into the running assistant.
+GET /webhooks/model/status: the model loaded, the Rasa version and which launcher patches are in effect.
 
 Conversations are kept (they live in the conversation store); messages keep being answered
 by the old model until the new one is loaded, in a thread, beside it. Only the local model
@@ -20,7 +21,7 @@ from sanic import Blueprint, response
 from sanic.request import Request
 from sanic.response import HTTPResponse
 
-from scripts.model_integrity import ModelIntegrityError, verify
+from core.model_integrity import ModelIntegrityError, recorded_sha256, verify
 
 logger = logging.getLogger(__name__)
 
@@ -52,6 +53,8 @@ class ModelReloadChannel(InputChannel):
     def __init__(self, token: Optional[str], model: Path) -> None:
         self.token = token
         self.model = model
+        # The launcher checked the model against its recorded sha256 just before loading it.
+        self.loaded_sha256: Optional[str] = recorded_sha256(model)
         self._lock = asyncio.Lock()
 
     @classmethod
@@ -72,6 +75,14 @@ class ModelReloadChannel(InputChannel):
         if self.token is None:
             return webhook
 
+        @webhook.route("/status", methods=["GET"])
+        async def status(request: Request) -> HTTPResponse:
+            if not self._authorised(request):
+                return response.json({"error": "not authorised"}, status=403)
+            from server import patches
+
+            return response.json({"model": str(self.model), "sha256": self.loaded_sha256, **patches.status()})
+
         @webhook.route("/reload", methods=["POST"])
         async def reload(request: Request) -> HTTPResponse:
             if not self._authorised(request):
@@ -88,6 +99,7 @@ class ModelReloadChannel(InputChannel):
                     logger.exception("Model reload failed; the previous model keeps answering.")
                     return response.json({"error": f"could not load the model: {type(error).__name__}"}, status=422)
                 swap_in(agent, processor)
+                self.loaded_sha256 = digest
             logger.info("Reloaded model %s (sha256 %s).", self.model, digest)
             return response.json({"model": str(self.model), "sha256": digest})
 

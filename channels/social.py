@@ -7,7 +7,7 @@
   signature is a 403 before anything else happens; malformed JSON after a good one is a 400.
 - Delivery: the webhook answers 200 at once and the message is handled in a background task
   (references kept so the tasks are not garbage-collected). Each reply goes through
-  channels.safety_net.answer, like every other channel.
+  channels.reply_guarantee.answer, like every other channel.
 - Each message id is answered once: a bounded LRU of recent ids per channel. With several
   replicas behind a load balancer this is per replica (a retry that lands on another replica
   is answered again); use sticky routing or a shared store if that matters.
@@ -38,7 +38,7 @@ from sanic import Blueprint, response
 from sanic.request import Request
 from sanic.response import HTTPResponse
 
-from channels.safety_net import answer
+from channels.reply_guarantee import Understand, answer, understanding_of
 
 logger = logging.getLogger(__name__)
 
@@ -314,7 +314,13 @@ def plan(message: Mapping[str, Any], limits: Limits) -> Tuple[List[Outgoing], Tu
         if not outgoing:
             outgoing = [Outgoing(CHOOSE_PROMPT)]
         last = outgoing[-1]
-        if fits(buttons, limits.template_buttons, limits.template_title, limits.payload) and len(last.text) <= limits.template_text:
+        # Sent as quick replies ("was this helpful?"): never a button template, which stays on screen.
+        as_quick_replies = bool(message.get("quick_replies")) and not message.get("buttons")
+        if (
+            not as_quick_replies
+            and fits(buttons, limits.template_buttons, limits.template_title, limits.payload)
+            and len(last.text) <= limits.template_text
+        ):
             last.template_buttons = buttons
         elif fits(buttons, limits.quick_replies, limits.quick_reply_title, limits.payload):
             last.quick_replies = buttons
@@ -328,7 +334,9 @@ def plan(message: Mapping[str, Any], limits: Limits) -> Tuple[List[Outgoing], Tu
             else:
                 outgoing += [Outgoing(chunk) for chunk in split_text(listing, limits.text)]
             numbers = [Button(str(n), b.payload) for n, b in enumerate(buttons, 1)]
-            if limits.numbered_quick_replies and fits(numbers, limits.quick_replies, limits.quick_reply_title, limits.payload):
+            if limits.numbered_quick_replies and fits(
+                numbers, limits.quick_replies, limits.quick_reply_title, limits.payload
+            ):
                 outgoing[-1].quick_replies = numbers
     for link in _media_links(message):
         outgoing += [Outgoing(chunk) for chunk in split_text(link, limits.text)]
@@ -405,10 +413,14 @@ class SocialChannel(InputChannel):
         credentials = credentials or {}
         names = {key: str(credentials.get(f"{key}_env") or default) for key, default in cls.secret_names.items()}
         values = {key: os.environ.get(name, "").strip() for key, name in names.items()}
-        api_url = os.environ.get(str(credentials.get("api_url_env") or cls.api_url_name), "").strip() or cls.default_api_url
+        api_url = (
+            os.environ.get(str(credentials.get("api_url_env") or cls.api_url_name), "").strip() or cls.default_api_url
+        )
         missing = [names[key] for key, value in values.items() if not value]
         if missing:
-            logger.info("The %s channel is off: set %s to turn it on (see docs/channels.md).", cls.label, ", ".join(missing))
+            logger.info(
+                "The %s channel is off: set %s to turn it on (see docs/channels.md).", cls.label, ", ".join(missing)
+            )
             return cls(None, api_url)
         logger.info("The %s channel is on at /webhooks/%s/webhook.", cls.label, cls.platform)
         return cls(values, api_url)
@@ -463,7 +475,7 @@ class SocialChannel(InputChannel):
                 if self.recent.seen_before(message.message_id):
                     logger.info("%s: ignored a message already answered.", self.label)
                     continue
-                self.spawn(self.handle(message, on_new_message))
+                self.spawn(self.handle(message, on_new_message, understanding_of(webhook)))
             return response.json({"status": "received"})
 
         @webhook.listener("before_server_stop")
@@ -482,15 +494,15 @@ class SocialChannel(InputChannel):
         task.add_done_callback(self.tasks.discard)
         return task
 
-    async def handle(self, message: Incoming, on_new_message: Handler) -> None:
+    async def handle(self, message: Incoming, on_new_message: Handler, understand: Optional[Understand] = None) -> None:
         sender_id = f"{self.platform}:{message.user_id}"
         text = message.text
         offered = self.offers.take(sender_id)
         if not message.is_payload:
             text = pick(offered, text) or text
         try:
-            await answer(on_new_message, text, SocialOutput(self), sender_id, self.name())
-        except Exception as error:  # the safety net answers; this only keeps the task quiet
+            await answer(on_new_message, text, SocialOutput(self), sender_id, self.name(), understand=understand)
+        except Exception as error:  # the reply guarantee answers; this only keeps the task quiet
             logger.error("%s: a reply failed (%s).", self.label, type(error).__name__)
 
     # --- the send API
@@ -541,7 +553,9 @@ class MetaChannel(SocialChannel):
         return response.text("forbidden", status=403)
 
     def signed(self, request: Request) -> bool:
-        return valid_meta_signature(self.secret("app_secret"), request.body or b"", request.headers.get("x-hub-signature-256"))
+        return valid_meta_signature(
+            self.secret("app_secret"), request.body or b"", request.headers.get("x-hub-signature-256")
+        )
 
     def messages(self, payload: Dict[str, Any]) -> List[Incoming]:
         if payload.get("object") != self.webhook_object:
@@ -575,15 +589,24 @@ class MetaChannel(SocialChannel):
         if isinstance(postback, dict):
             mid = postback.get("mid") if isinstance(postback.get("mid"), str) else fallback_id
             value = postback.get("payload") if isinstance(postback.get("payload"), str) else postback.get("title")
-            return Incoming(sender, f"postback:{mid}" if mid else None, value if isinstance(value, str) else "", is_payload=True)
+            return Incoming(
+                sender, f"postback:{mid}" if mid else None, value if isinstance(value, str) else "", is_payload=True
+            )
         return None  # delivery and read receipts, reactions, referrals, opt-ins...
 
     @staticmethod
     def meta_message(item: Outgoing) -> Dict[str, Any]:
         if item.template_buttons:
             buttons = [{"type": "postback", "title": b.title, "payload": b.payload} for b in item.template_buttons]
-            return {"attachment": {"type": "template", "payload": {"template_type": "button", "text": item.text, "buttons": buttons}}}
+            return {
+                "attachment": {
+                    "type": "template",
+                    "payload": {"template_type": "button", "text": item.text, "buttons": buttons},
+                }
+            }
         message: Dict[str, Any] = {"text": item.text}
         if item.quick_replies:
-            message["quick_replies"] = [{"content_type": "text", "title": b.title, "payload": b.payload} for b in item.quick_replies]
+            message["quick_replies"] = [
+                {"content_type": "text", "title": b.title, "payload": b.payload} for b in item.quick_replies
+            ]
         return message

@@ -2,7 +2,8 @@
 
 Like Rasa's SocketIOInput (same events, session persistence), but: malformed events are
 ignored or answered with a prompt instead of raising, session ids must look like ids, and
-every reply comes through channels.safety_net.
+every reply comes through channels.reply_guarantee. Standard Rasa web clients work too:
+rasa-webchat's `customData` is taken as the message's metadata, like `metadata` (docs/channels.md).
 """
 
 import logging
@@ -17,7 +18,7 @@ from sanic.request import Request
 from sanic.response import HTTPResponse
 from socketio import AsyncServer
 
-from channels.safety_net import answer
+from channels.reply_guarantee import answer, language_of, understanding_of, valid_metadata
 
 logger = logging.getLogger(__name__)
 
@@ -27,6 +28,48 @@ SESSION_ID = re.compile(r"^[A-Za-z0-9_-]{8,64}$")
 def valid_session_id(data: Any) -> Optional[str]:
     session_id = data.get("session_id") if isinstance(data, dict) else None
     return session_id if isinstance(session_id, str) and SESSION_ID.match(session_id) else None
+
+
+# rasa-webchat (botfront's widget) sends what the site sets (language, page...) as `customData`.
+CUSTOM_DATA_KEY = "customData"
+
+
+def message_metadata(data: Dict[Text, Any], metadata_key: Text = "metadata") -> Optional[Dict[Text, Any]]:
+    """A message's metadata: its `customData` and its `metadata` merged, `metadata` winning on a shared key.
+
+    Each is kept only if it passes valid_metadata (the channels' size and type limits), so an invalid
+    one is dropped without losing the other; if the two together are over the limit, `metadata` alone
+    is kept. None when neither is a valid one.
+    """
+    custom, metadata = data.get(CUSTOM_DATA_KEY), data.get(metadata_key)
+    custom = custom if valid_metadata(custom) else None
+    metadata = metadata if valid_metadata(metadata) else None
+    if custom is None or metadata is None:
+        return metadata if custom is None else custom
+    merged = {**custom, **metadata}
+    return merged if valid_metadata(merged) else metadata
+
+
+class LanguageSocketIOOutput(SocketIOOutput):
+    """Rasa's socket.io output, with each message's language and direction (`lang`, `dir`) for the widget.
+
+    annotate=False: Rasa's own message shapes only, for standard clients. rasa-webchat shows a bot
+    message only if its keys are exactly Rasa's (`text`, or `text` and `quick_replies`): with
+    `lang` and `dir` added it silently shows nothing.
+    """
+
+    def __init__(self, sio: AsyncServer, bot_message_evt: Text, annotate: bool = True) -> None:
+        super().__init__(sio, bot_message_evt)
+        self.annotate = annotate
+
+    async def send_response(self, recipient_id: Text, message: Dict[Text, Any]) -> None:
+        self._language = language_of(message)
+        await super().send_response(recipient_id, dict(message))
+
+    async def _send_message(self, socket_id: Text, response: Any) -> None:
+        if self.annotate and isinstance(response, dict):
+            response = {**response, **getattr(self, "_language", {})}
+        await super()._send_message(socket_id, response)
 
 
 class SocketIOChannel(SocketIOInput):
@@ -74,15 +117,17 @@ class SocketIOChannel(SocketIOInput):
                 logger.warning("Ignored a socket.io message without a valid session_id.")
                 return
             text = data.get("message")
-            metadata = data.get(self.metadata_key)
-            output = SocketIOOutput(sio, self.bot_message_evt)
+            # rasa-webchat sends `customData` with every message (`{}` when the site sets none); our
+            # widget never does. A client that sends it gets Rasa's plain message shapes.
+            output = LanguageSocketIOOutput(sio, self.bot_message_evt, annotate=CUSTOM_DATA_KEY not in data)
             await answer(
                 on_new_message,
                 text if isinstance(text, str) else "",
                 output,
                 sender_id,
                 self.name(),
-                metadata if isinstance(metadata, dict) else None,
+                message_metadata(data, self.metadata_key),
+                understand=understanding_of(webhook),
             )
 
         return webhook

@@ -5,6 +5,10 @@ latest message: unlike RulePolicy it does not re-read the whole conversation on 
 long conversation is answered as fast as a new one. It learns the intent -> action table from
 the rules in data/rules/ (two different actions for one intent is a training error), answers an
 intent it has no rule for with the fallback action, and listens after every action.
+
+The one exception is danger now decided with the conversation (core/danger.py, `escalates`): a
+follow-up that turns one of the last CONTEXT_TURNS messages of the session into danger now gets
+the action of the `emergency` intent, whatever its own intent.
 """
 
 import json
@@ -27,12 +31,16 @@ from rasa.shared.core.constants import (
     USER_INTENT_SESSION_START,
 )
 from rasa.shared.core.domain import Domain
-from rasa.shared.core.events import ActionExecuted, UserUttered
+from rasa.shared.core.events import ActionExecuted, Restarted, SessionStarted, UserUttered
 from rasa.shared.core.generator import TrackerWithCachedStates
 from rasa.shared.core.trackers import DialogueStateTracker
 from rasa.shared.exceptions import InvalidConfigException
 
+from core.danger import escalates
+
 TABLE_FILE = "intent_actions.json"
+EMERGENCY_INTENT = "emergency"
+CONTEXT_TURNS = 3
 # Rasa's own intents, answered by its own actions whatever the rules say.
 RASA_DEFAULTS = {
     USER_INTENT_RESTART: ACTION_RESTART_NAME,
@@ -59,6 +67,22 @@ def learn_table(trackers: List[TrackerWithCachedStates]) -> Dict[str, str]:
             f"IntentActionPolicy: these intents are followed by different actions in the rules or stories: {conflicts}"
         )
     return {intent: actions.pop() for intent, actions in seen.items()}
+
+
+def earlier_verdicts(tracker: DialogueStateTracker, turns: int = CONTEXT_TURNS) -> List[Optional[Dict[str, Any]]]:
+    """The danger verdicts of the person's messages before the latest one, newest first, in this session."""
+    found: List[Optional[Dict[str, Any]]] = []
+    seen_latest = False
+    for event in reversed(tracker.events):
+        if isinstance(event, (SessionStarted, Restarted)):
+            break
+        if isinstance(event, UserUttered):
+            if seen_latest:
+                found.append(event.parse_data.get("danger"))
+                if len(found) == turns:
+                    break
+            seen_latest = True
+    return found
 
 
 @DefaultV1Recipe.register(DefaultV1Recipe.ComponentType.POLICY_WITHOUT_END_TO_END_SUPPORT, is_trainable=True)
@@ -105,6 +129,9 @@ class IntentActionPolicy(Policy):
         if tracker.latest_action_name != ACTION_LISTEN_NAME or tracker.latest_message is None:
             return ACTION_LISTEN_NAME
         intent = tracker.latest_message.intent.get("name")
+        if intent not in RASA_DEFAULTS and EMERGENCY_INTENT in self.table:
+            if escalates(tracker.latest_message.parse_data.get("danger"), earlier_verdicts(tracker)):
+                return self.table[EMERGENCY_INTENT]
         return RASA_DEFAULTS.get(intent) or self.table.get(intent) or self.config["core_fallback_action_name"]
 
     def predict_action_probabilities(

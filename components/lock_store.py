@@ -214,7 +214,11 @@ class LeasedRedisLockStore(RedisLockStore):
                 try:
                     self.cleanup(conversation_id, ticket)
                 except (redis.RedisError, LockError) as error:  # the lease runs out by itself
-                    logger.warning("Could not release a conversation lock (%s); it expires in %.0f s.", type(error).__name__, self.lease_seconds)
+                    logger.warning(
+                        "Could not release a conversation lock (%s); it expires in %.0f s.",
+                        type(error).__name__,
+                        self.lease_seconds,
+                    )
 
     @asynccontextmanager
     async def _in_this_process(self, conversation_id: Text) -> AsyncGenerator[None, None]:

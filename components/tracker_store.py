@@ -89,13 +89,17 @@ class CachedSQLTrackerStore(SQLTrackerStore):
         self.sessionmaker = sa.orm.session.sessionmaker(bind=self.engine)
         # Built once: SQLAlchemy then also computes their cache keys once.
         events = self.SQLEvent.__table__
-        self._newest_event_id_sql = sa.select(sa.func.max(events.c.id)).where(events.c.sender_id == sa.bindparam("sender_id"))
+        self._newest_event_id_sql = sa.select(sa.func.max(events.c.id)).where(
+            events.c.sender_id == sa.bindparam("sender_id")
+        )
         self._events_since_sql = sa.select(sa.func.count()).where(
             events.c.sender_id == sa.bindparam("sender_id"), events.c.id > sa.bindparam("event_id")
         )
         self._insert_sql = events.insert()
 
-    def _event_query(self, session: "sa.orm.Session", sender_id: Text, fetch_events_from_all_sessions: bool) -> "sa.orm.Query":
+    def _event_query(
+        self, session: "sa.orm.Session", sender_id: Text, fetch_events_from_all_sessions: bool
+    ) -> "sa.orm.Query":
         """Rasa's query for a conversation's events (of its latest session), with the session start as a scalar subquery.
 
         Rasa joins the events with a subquery for the latest SessionStarted; PostgreSQL, seeing
@@ -164,7 +168,9 @@ class CachedSQLTrackerStore(SQLTrackerStore):
                 await asyncio.sleep(SAVE_RETRY_INTERVAL)
         self._remember(tracker, newest_event_id)
 
-    def _write_new_events(self, tracker: DialogueStateTracker, known: Optional[_Cached], retrying: bool) -> Optional[int]:
+    def _write_new_events(
+        self, tracker: DialogueStateTracker, known: Optional[_Cached], retrying: bool
+    ) -> Optional[int]:
         """Insert the tracker's events that are not in the database yet; the conversation's newest event id after.
 
         The events already stored are the ones the tracker held when it was read or last stored
@@ -178,7 +184,9 @@ class CachedSQLTrackerStore(SQLTrackerStore):
                 stored = 0
                 if connection.execute(self._newest_event_id_sql, sender).scalar() is not None:
                     with self.session_scope() as session:
-                        stored = self._event_query(session, tracker.sender_id, fetch_events_from_all_sessions=False).count()
+                        stored = self._event_query(
+                            session, tracker.sender_id, fetch_events_from_all_sessions=False
+                        ).count()
             elif retrying:
                 since = {**sender, "event_id": known.newest_event_id or 0}
                 stored = known.stored_events + connection.execute(self._events_since_sql, since).scalar()
@@ -221,7 +229,10 @@ def _reraise_for_our_store(hook: Callable[[FailSafeTrackerStore, Exception], Non
     @functools.wraps(hook)
     def on_error(self: FailSafeTrackerStore, error: Exception) -> None:
         if isinstance(self._tracker_store, CachedSQLTrackerStore):
-            logger.error("The conversation store failed (%s); this turn fails instead of going on without it.", type(error).__name__)
+            logger.error(
+                "The conversation store failed (%s); this turn fails instead of going on without it.",
+                type(error).__name__,
+            )
             raise TrackerStoreUnavailable(f"the conversation store failed: {type(error).__name__}") from error
         hook(self, error)
 

@@ -1,6 +1,11 @@
-"""Start Rasa (same arguments as the `rasa` command) without eight costs that profiling found.
+"""Nine patches of Rasa internals that remove costs profiling found (docs/profiling.md).
 
-Measured with py-spy on the Rasa server (docs/profiling.md):
+Each patch replaces one attribute of a Rasa class with a function here that keeps Rasa's
+behaviour (the same results and errors) and was checked against the Rasa source of `checked_with`.
+`apply()` refuses another Rasa version (the launcher says what to re-check) unless
+ALLOW_UNCHECKED_RASA_PATCHES=1; `status()` says which patches are in effect in this process
+(GET /webhooks/model/status shows it for the running server).
+
 1. Every action server reply is checked with `jsonschema.validate`, which re-checks the schema
    itself against the JSON-Schema meta-schema on every call: over half of the time per message.
    Here the validator is built once; replies are still validated against the same schema.
@@ -12,7 +17,8 @@ Measured with py-spy on the Rasa server (docs/profiling.md):
    the last ACTION_EVENTS_SENT events are sent.
 4. The list of a conversation's applied events is rebuilt from the first event several times per
    message. Here it is extended with the events added since the last time, unless one of them
-   can undo earlier ones (then Rasa's own method runs, as before).
+   can undo earlier ones, or the tracker keeps only its latest events (max_event_history): then
+   Rasa's own method runs, as before.
 5. Every call to the action server opens a new HTTP client session and a new connection. Here
    each endpoint keeps one session per event loop, whose idle connections are reused for
    KEEP_ALIVE_SECONDS (shorter than the action server's own 5 s, so a connection the server is
@@ -21,43 +27,69 @@ Measured with py-spy on the Rasa server (docs/profiling.md):
    dask, whose scheduler costs as much again as the components it calls. Here the same nodes
    are called in an order computed once per set of targets and inputs, with the same arguments,
    results and errors.
-7. The intent classifier copies and joins the features of each word and of the whole message
-   (several sparse-matrix conversions), then uses only the latter. Here one message with only
-   sparse features has its sentence features joined once; the classifier sees the same matrix.
+7. (Removed: it joined the input of Rasa's LogisticRegressionClassifier once; the pipeline now
+   uses its own classifier, components/intent_classifier.py, which builds its input directly.)
 8. TensorFlow imports jax when it is installed (an optional import in tensorflow/lite/python/
    util.py); nothing in this server uses it, and it costs 65 to 100 MB of memory. Here it is not
-   imported (this module must be imported before Rasa for that).
-
-Start-up checks (security_arguments): Rasa's HTTP API is off unless RASA_ENABLE_API=true, and
-then it needs a JWT signed with RASA_JWT_SECRET (HS256, or RASA_JWT_METHOD): the launcher refuses
-to start with the API on and no secret, or with --auth-token (a token in the query string ends
-up in logs). The secret is handed to Rasa inside this process, so it is never on a command line.
-CORS for the API: only the origins in RASA_CORS_ORIGINS (comma-separated, no "*").
-
-    python -m scripts.rasa_server run --model ... (as `rasa run ...`)
+   imported: this module must be imported before Rasa for that.
+9. TensorFlow (about 350 MB of memory and seconds of start-up) is imported by a server that never
+   uses it, by two routes: loading a model builds the schema of its training graph, which imports
+   every training component's class (Rasa's recipe validator imports DIETClassifier and
+   TEDPolicy), and Rasa's entity extractor base imports `rasa.utils.train_utils`, which it uses
+   only in training. Here the training schema is built when first read (never, when serving), and
+   `rasa.utils.train_utils` is imported on first use; both are the same as before once used.
 """
 
 import asyncio
+import copy
+import importlib
+import importlib.machinery
+import inspect
 import itertools
 import os
 import sys
+import types
+from dataclasses import dataclass
 from functools import lru_cache
-from typing import Any, Dict, FrozenSet, List, Mapping, Optional, Sequence, Text, Tuple, Type
+from typing import Any, Callable, Dict, FrozenSet, List, Optional, Text, Tuple, Type
 
 sys.modules.setdefault("jax", None)  # fix 8: `import jax` raises ImportError, which TensorFlow expects
+TRAIN_UTILS = "rasa.utils.train_utils"
 
-import aiohttp  # noqa: E402  (and every import below: after fix 8)
-import numpy as np
+
+def _import_on_first_use(name: str) -> None:
+    """Fix 9: put a stand-in for the module `name` in sys.modules that imports the real one when
+    one of its attributes is first read, and hands on every read after that."""
+    stand_in = types.ModuleType(name, f"{name}, imported on first use (server/patches.py, fix 9)")
+    stand_in.__spec__ = importlib.machinery.ModuleSpec(name, None)
+
+    def __getattr__(attribute: str) -> Any:
+        if attribute.startswith("__"):  # what the import system asks of a module, e.g. __path__
+            raise AttributeError(attribute)
+        real = sys.modules.get(name)
+        if real is None or real is stand_in:
+            sys.modules.pop(name, None)
+            real = importlib.import_module(name)
+        return getattr(real, attribute)
+
+    stand_in.__getattr__ = __getattr__  # type: ignore[method-assign]
+    sys.modules.setdefault(name, stand_in)
+
+
+_import_on_first_use(TRAIN_UTILS)
+
+# ruff: noqa: E402  (every import below comes after fixes 8 and 9)
+import aiohttp
 import rasa
 import rasa.shared.utils.common
-import scipy.sparse
 from jsonschema import ValidationError
 from jsonschema.validators import validator_for
 from rasa.core.actions.action import RemoteAction
 from rasa.core.constants import DEFAULT_REQUEST_TIMEOUT
 from rasa.engine.exceptions import GraphRunError
+from rasa.engine.graph import GraphSchema
 from rasa.engine.runner.dask import DaskGraphRunner
-from rasa.nlu.classifiers.logistic_regression_classifier import LogisticRegressionClassifier
+from rasa.engine.storage.storage import ModelMetadata
 from rasa.shared.core.events import (
     ActionReverted,
     ActiveLoop,
@@ -67,7 +99,6 @@ from rasa.shared.core.events import (
     UserUtteranceReverted,
 )
 from rasa.shared.core.trackers import DialogueStateTracker, EventVerbosity
-from rasa.shared.nlu.constants import FEATURE_TYPE_SENTENCE, TEXT
 from rasa.utils.endpoints import EndpointConfig
 
 ACTION_EVENTS_SENT = 20
@@ -131,6 +162,9 @@ _UNDOERS = (ActionReverted, UserUtteranceReverted, ActiveLoop)
 def applied_events(self: DialogueStateTracker) -> List[Event]:
     """Rasa's applied_events, extended incrementally while only plain events are appended."""
     events, cached = self.events, self.__dict__.get("_applied_events_cache")
+    if getattr(events, "maxlen", None) is not None:
+        # With max_event_history the oldest events fall off the front: counting them cannot work.
+        return _original_applied_events(self)
     if cached is None or cached[0] is not events or cached[1] > len(events) or cached[3]:
         applied = _original_applied_events(self)
         undoes = any(isinstance(event, _UNDOERS) for event in events)
@@ -170,14 +204,18 @@ def kept_session(self: EndpointConfig) -> _KeptSession:
     if kept is None or kept[0] is not loop or kept[1].closed:
         auth = aiohttp.BasicAuth(self.basic_auth["username"], self.basic_auth["password"]) if self.basic_auth else None
         session = aiohttp.ClientSession(
-            headers=self.headers, auth=auth, timeout=aiohttp.ClientTimeout(total=DEFAULT_REQUEST_TIMEOUT),
+            headers=self.headers,
+            auth=auth,
+            timeout=aiohttp.ClientTimeout(total=DEFAULT_REQUEST_TIMEOUT),
             connector=aiohttp.TCPConnector(keepalive_timeout=KEEP_ALIVE_SECONDS),
         )
         kept = self.__dict__["_kept_session"] = (loop, session)
     return _KeptSession(kept[1])
 
 
-def _execution_order(runner: DaskGraphRunner, targets: Tuple[Text, ...], inputs: FrozenSet[Text]) -> List[Tuple[Text, List[Text]]]:
+def _execution_order(
+    runner: DaskGraphRunner, targets: Tuple[Text, ...], inputs: FrozenSet[Text]
+) -> List[Tuple[Text, List[Text]]]:
     """The nodes dask would run for these targets and inputs (each after what it needs), with what each needs."""
     orders = runner.__dict__.setdefault("_execution_orders", {})
     key = (targets, inputs)
@@ -201,8 +239,9 @@ def _execution_order(runner: DaskGraphRunner, targets: Tuple[Text, ...], inputs:
     return orders[key]
 
 
-def run_graph_in_order(self: DaskGraphRunner, inputs: Optional[Dict[Text, Any]] = None,
-                       targets: Optional[List[Text]] = None) -> Dict[Text, Any]:
+def run_graph_in_order(
+    self: DaskGraphRunner, inputs: Optional[Dict[Text, Any]] = None, targets: Optional[List[Text]] = None
+) -> Dict[Text, Any]:
     """DaskGraphRunner.run without dask: the same nodes called with the same arguments."""
     run_targets = targets if targets else self._graph_schema.target_names
     inputs = inputs or {}
@@ -222,69 +261,123 @@ def run_graph_in_order(self: DaskGraphRunner, inputs: Optional[Dict[Text, Any]] 
     return dict(results[target] for target in run_targets)
 
 
-_original_create_x = LogisticRegressionClassifier._create_X
+class _SchemaOnFirstUse(GraphSchema):
+    """A graph schema built from its serialized form when its nodes are first read."""
+
+    def __init__(self, serialized: Dict[Text, Any]) -> None:
+        self._serialized = serialized
+        self._nodes: Optional[Dict[Text, Any]] = None
+
+    @property  # type: ignore[override]
+    def nodes(self) -> Dict[Text, Any]:
+        if self._nodes is None:  # a copy: GraphSchema.from_dict replaces the class names in what it reads
+            self._nodes = GraphSchema.from_dict(copy.deepcopy(self._serialized)).nodes
+        return self._nodes
 
 
-def classifier_input(self: LogisticRegressionClassifier, messages: List[Any]) -> Any:
-    """LogisticRegressionClassifier._create_X: for one message with only sparse features, one concatenation."""
-    if len(messages) == 1:
-        sentence = [feature.features for feature in messages[0].features
-                    if feature.attribute == TEXT and feature.type == FEATURE_TYPE_SENTENCE]
-        if sentence and all(scipy.sparse.issparse(features) for features in sentence):
-            # Rasa's concatenation with an empty float matrix makes the result float.
-            dtype = np.result_type(*(features.dtype for features in sentence), np.float64)
-            return scipy.sparse.hstack(sentence, format="csr", dtype=dtype)
-    return _original_create_x(self, messages)
+_original_metadata_from_dict = ModelMetadata.from_dict.__func__  # type: ignore[attr-defined]
 
 
-def apply() -> None:
-    RemoteAction._validate_action_result = validate_action_result
-    RemoteAction._action_call_format = action_call_with_recent_events
-    Event.resolve_by_type = staticmethod(resolve_by_type)
-    DialogueStateTracker.applied_events = applied_events
-    EndpointConfig.session = kept_session
-    DaskGraphRunner.run = run_graph_in_order
-    LogisticRegressionClassifier._create_X = classifier_input
+def metadata_with_train_schema_on_first_use(cls: Type[ModelMetadata], serialized: Dict[Text, Any]) -> ModelMetadata:
+    """Rasa's ModelMetadata.from_dict, with the training graph's schema built when first read."""
+    metadata = _original_metadata_from_dict(cls, dict(serialized, train_schema={"nodes": {}}))
+    metadata.train_schema = _SchemaOnFirstUse(serialized["train_schema"])
+    return metadata
 
 
-class StartupRefused(SystemExit):
-    pass
+ALLOW_UNCHECKED = "ALLOW_UNCHECKED_RASA_PATCHES"
 
 
-def _has(argv: Sequence[str], option: str) -> bool:
-    return any(arg == option or arg.startswith(option + "=") for arg in argv)
+class UncheckedRasaVersion(RuntimeError):
+    """The installed Rasa is not the version the patches were checked against."""
 
 
-def security_arguments(argv: Sequence[str], environ: Mapping[str, str]) -> List[str]:
-    """The `rasa run` arguments with the API, JWT and CORS settings from the environment, or StartupRefused."""
-    argv = list(argv)
-    if len(argv) < 2 or argv[1] != "run" or (len(argv) > 2 and argv[2] == "actions"):
-        return argv
-    if _has(argv, "--auth-token") or _has(argv, "-t"):
-        raise StartupRefused("Refusing to start: --auth-token is not allowed; the HTTP API takes a JWT (RASA_JWT_SECRET).")
-    if environ.get("RASA_ENABLE_API", "").strip().lower() == "true" and not _has(argv, "--enable-api"):
-        argv.append("--enable-api")
-    if _has(argv, "--enable-api"):
-        secret = environ.get("RASA_JWT_SECRET", "").strip()
-        if not secret and not _has(argv, "--jwt-secret"):
-            raise StartupRefused("Refusing to start: the HTTP API is on (RASA_ENABLE_API=true) but RASA_JWT_SECRET is not set.")
-        if secret and not _has(argv, "--jwt-secret"):
-            argv += ["--jwt-secret", secret, "--jwt-method", environ.get("RASA_JWT_METHOD", "").strip() or "HS256"]
-    origins = [origin.strip() for origin in environ.get("RASA_CORS_ORIGINS", "").split(",") if origin.strip()]
-    if "*" in origins or any(arg == "*" for arg in argv):
-        raise StartupRefused("Refusing to start: CORS must name the allowed origins (RASA_CORS_ORIGINS), not '*'.")
-    if origins and not _has(argv, "--cors"):
-        argv += ["--cors", *origins]
-    return argv
+@dataclass(frozen=True)
+class Patch:
+    number: int
+    what: str
+    owner: Any
+    attribute: str
+    replacement: Callable[..., Any]
+    checked_with: str = "3.6.21"
+
+    @property
+    def target(self) -> str:
+        return f"{self.owner.__module__}.{self.owner.__qualname__}.{self.attribute}"
+
+    def apply(self) -> None:
+        setattr(self.owner, self.attribute, self.replacement)
+
+    def in_effect(self) -> bool:
+        current = inspect.getattr_static(self.owner, self.attribute)
+        return current is self.replacement or getattr(current, "__func__", None) is getattr(
+            self.replacement, "__func__", self.replacement
+        )
 
 
-def main() -> None:
-    sys.argv = security_arguments(sys.argv, os.environ)
-    apply()
-    from rasa.__main__ import main as rasa_main
+PATCHES: Tuple[Patch, ...] = (
+    Patch(
+        1,
+        "action replies validated with a validator built once",
+        RemoteAction,
+        "_validate_action_result",
+        validate_action_result,
+    ),
+    Patch(
+        3,
+        "only the latest events sent to the action server",
+        RemoteAction,
+        "_action_call_format",
+        action_call_with_recent_events,
+    ),
+    Patch(2, "event classes looked up in a dictionary", Event, "resolve_by_type", staticmethod(resolve_by_type)),
+    Patch(4, "applied events extended incrementally", DialogueStateTracker, "applied_events", applied_events),
+    Patch(5, "one kept HTTP session per action endpoint", EndpointConfig, "session", kept_session),
+    Patch(6, "the model graph run without dask", DaskGraphRunner, "run", run_graph_in_order),
+    Patch(
+        9,
+        "the training graph's schema built when first read",
+        ModelMetadata,
+        "from_dict",
+        classmethod(metadata_with_train_schema_on_first_use),
+    ),
+)
+JAX_CHECKED_WITH = "3.6.21"
 
-    rasa_main()
+
+def jax_kept_out() -> bool:
+    """Fix 8: TensorFlow's optional `import jax` finds nothing (and jax was never loaded)."""
+    return "jax" in sys.modules and sys.modules["jax"] is None
 
 
-if __name__ == "__main__":
-    main()
+def unchecked(version: str = rasa.__version__) -> List[str]:
+    """The patches (by number) not checked against this Rasa version."""
+    names = [f"fix {patch.number} ({patch.target})" for patch in PATCHES if patch.checked_with != version]
+    if JAX_CHECKED_WITH != version:
+        names.append("fix 8 (jax kept out of TensorFlow)")
+    return names
+
+
+def apply(version: str = rasa.__version__, environ: Optional[Dict[str, str]] = None) -> None:
+    """Apply every patch, or UncheckedRasaVersion when Rasa is not the version they were checked against."""
+    environ = dict(os.environ) if environ is None else environ
+    not_checked = unchecked(version)
+    if not_checked and environ.get(ALLOW_UNCHECKED, "").strip() != "1":
+        raise UncheckedRasaVersion(
+            f"Rasa {version} is installed, but server/patches.py was checked against Rasa "
+            f"{PATCHES[0].checked_with}. Re-check each of these against Rasa {version}'s source, then "
+            f"update its checked_with: {'; '.join(not_checked)}. To start anyway, set {ALLOW_UNCHECKED}=1."
+        )
+    for patch in PATCHES:
+        patch.apply()
+
+
+def status() -> Dict[str, Any]:
+    """Which patches are in effect in this process, and the Rasa version."""
+    patches = {f"fix {patch.number}": patch.in_effect() for patch in PATCHES}
+    patches["fix 8"] = jax_kept_out()
+    return {
+        "rasa": rasa.__version__,
+        "patches": dict(sorted(patches.items())),
+        "tensorflow_loaded": "tensorflow" in sys.modules,
+    }

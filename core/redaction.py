@@ -9,8 +9,12 @@ REDACTIONS: List[Tuple[str, Pattern[str]]] = [
     ("[card number]", re.compile(r"(?<!\d)(?:\d[ -]?){12,18}\d(?!\d)")),
     ("[phone]", re.compile(r"(?<![\w+])(?:(?:\+|00)44[\s-]?(?:\(0\)[\s-]?)?|\(?0)\d{2,4}\)?(?:[\s-]?\d){6,8}(?!\d)")),
     ("[postcode]", re.compile(r"\b[A-Z]{1,2}[0-9][A-Z0-9]?\s?[0-9][A-Z]{2}\b", re.IGNORECASE)),
-    ("[vehicle reg]", re.compile(
-        r"\b(?:[A-Z]{2}[0-9]{2}\s?[A-Z]{3}|[A-Z][0-9]{1,3}\s?[A-Z]{3}|[A-Z]{3}\s?[0-9]{1,3}[A-Z])\b", re.IGNORECASE)),
+    (
+        "[vehicle reg]",
+        re.compile(
+            r"\b(?:[A-Z]{2}[0-9]{2}\s?[A-Z]{3}|[A-Z][0-9]{1,3}\s?[A-Z]{3}|[A-Z]{3}\s?[0-9]{1,3}[A-Z])\b", re.IGNORECASE
+        ),
+    ),
 ]
 
 

