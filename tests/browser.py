@@ -1,7 +1,7 @@
 """Helpers for the browser tests of the web chat widget.
 
 - Debian's Chromium (installed with apt-get when missing; Playwright never downloads a browser),
-- the demo page's static server (scripts/serve_web.py) as a subprocess,
+- the demo page's static server (server/demo_page.py) as a subprocess,
 - a fake bot: a socket.io server that answers every message with hostile markup, so the tests can
   check that nothing the bot sends is ever run as HTML. Run it with
   `python -m tests.browser fake-bot --port PORT --origin http://127.0.0.1:WEBPORT`.
@@ -9,15 +9,18 @@
 
 import argparse
 import asyncio
+import contextlib
 import os
 import shutil
 import subprocess
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Dict, List, Optional
+from typing import Any, Dict, Iterator, List, Optional
 
-from tests.servers import BIN, ROOT, free_port, stop, wait_until_up
+from server import commands
+from server.settings import ROOT
+from tests.servers import free_port, stop, wait_until_up
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = [
@@ -60,6 +63,22 @@ def launch(playwright: Any) -> Any:
     return playwright.chromium.launch(executable_path=ensure_chromium(), args=CHROMIUM_ARGS, headless=True)
 
 
+@contextlib.contextmanager
+def chromium() -> Iterator[Any]:
+    """Debian's Chromium through Playwright, stopped when the block ends."""
+    from playwright.sync_api import sync_playwright
+
+    playwright = sync_playwright().start()
+    try:
+        browser = launch(playwright)
+        try:
+            yield browser
+        finally:
+            browser.close()
+    finally:
+        playwright.stop()
+
+
 @dataclass(kw_only=True)
 class LocalServer:
     """A server in a subprocess on 127.0.0.1:port, logging to workdir, up once health_path answers."""
@@ -89,15 +108,14 @@ class LocalServer:
 
 @dataclass(kw_only=True)
 class WebServer(LocalServer):
-    """scripts/serve_web.py serving the demo page, talking to rasa_url."""
+    """server/demo_page.py serving the demo page, talking to rasa_url."""
 
     rasa_url: str
     name = "web"
     health_path = "/widget/config.json"
 
     def command(self) -> List[str]:
-        return [str(BIN / "python"), "scripts/serve_web.py", "--host", "127.0.0.1", "--port", str(self.port),
-                "--rasa-url", self.rasa_url]
+        return commands.demo_page(self.port, self.rasa_url)
 
     def start(self) -> "WebServer":
         ensure_socket_io_client()
@@ -113,18 +131,23 @@ class FakeBot(LocalServer):
     health_path = "/health"
 
     def command(self) -> List[str]:
-        return [str(BIN / "python"), "-m", "tests.browser", "fake-bot", "--port", str(self.port), "--origin", self.origin]
+        return [commands.PYTHON, "-m", "tests.browser", "fake-bot", "--port", str(self.port), "--origin", self.origin]
 
 
 # What the fake bot says to every message: markup, script, unsafe link schemes, a hostile button.
 HOSTILE_MESSAGES: List[Dict[str, Any]] = [
     {"text": '<img src=x onerror="window.__pwned=1"> and <script>window.__pwned=1</script> and <b>bold</b>'},
-    {"text": "Bad: javascript:window.__pwned=1 and data:text/html,<script>window.__pwned=1</script> "
-             "and a real one (https://www.west-midlands.police.uk/contact-us)."},
+    {
+        "text": "Bad: javascript:window.__pwned=1 and data:text/html,<script>window.__pwned=1</script> "
+        "and a real one (https://www.west-midlands.police.uk/contact-us)."
+    },
     {"text": 'A trick: https://example.org/"><img src=x onerror="window.__pwned=1"> and call 999 or 101.'},
-    {"text": "Pick one", "quick_replies": [
-        {"content_type": "text", "title": '<img src=x onerror="window.__pwned=1">Button', "payload": "/greet"},
-    ]},
+    {
+        "text": "Pick one",
+        "quick_replies": [
+            {"content_type": "text", "title": '<img src=x onerror="window.__pwned=1">Button', "payload": "/greet"},
+        ],
+    },
 ]
 
 

@@ -20,13 +20,13 @@ from typing import Any, Callable, Dict, Iterator, List, Optional, Sequence, Set
 
 import aiohttp
 
-from actions.catalogue import load_catalogue
-from actions.hours import current_time
-from actions.replies import render
-from scripts.cluster import ROOT, Cluster, ensure_packages
-from tests.servers import FIXED_TIME, MODEL, SOCIAL_SECRETS, free_port
+from cluster.local import Cluster
+from cluster.packages import ensure_packages
+from core.catalogue import load_catalogue
+from server.settings import ROOT
+from tests.servers import FIXED_TIME, MODEL, SOCIAL_SECRETS, degraded_texts, free_port
 
-FALLBACK_TEXTS = {message["text"] for message in render(load_catalogue(), "service_unavailable", current_time())}
+FALLBACK_TEXTS = degraded_texts()
 CONTACT_US = load_catalogue().channels["contact_us"].link
 # What people ask, in turn (no emergencies: those are tested elsewhere); numbered per message
 # so that each message of a conversation is unique and can be found in PostgreSQL.
@@ -42,7 +42,7 @@ PROMPTS = [
     "thanks",
     "hello",
 ]
-TRACE_MARKERS = ("Traceback (most recent call last)", 'File "/', "sanic/", "rasa/core/", ".py\", line")
+TRACE_MARKERS = ("Traceback (most recent call last)", 'File "/', "sanic/", "rasa/core/", '.py", line')
 
 
 def unique_ports(count: int) -> List[int]:
@@ -80,12 +80,43 @@ def make_cluster(name: str, env: Optional[Dict[str, str]] = None, **settings: An
     return cluster
 
 
+def _pids_in(directory: Path) -> List[int]:
+    """The processes named by the pid files under a cluster directory that are still running."""
+    from cluster.processes import pid_alive, read_pid
+
+    found = []
+    for pid_file in directory.rglob("*.pid"):
+        pid = read_pid(pid_file)
+        if pid and pid_alive(pid):
+            found.append(pid)
+    return found
+
+
 def remove_abandoned_clusters(name: str) -> None:
-    """The directories of earlier test runs that ended without cleaning up (their process is gone)."""
+    """The directories of earlier test runs that ended without cleaning up (their process is gone),
+    unless something of that cluster still runs (its files are left to whoever stops it)."""
     for directory in (ROOT / "var").glob(f"test-cluster-{name}-*"):
         pid = directory.name.rsplit("-", 1)[-1]
         if pid.isdigit() and not Path(f"/proc/{pid}").exists():
-            shutil.rmtree(directory, ignore_errors=True)
+            running = _pids_in(directory)
+            if running:
+                print(f"\n{directory} is left: processes of it still run ({running})")
+            else:
+                shutil.rmtree(directory, ignore_errors=True)
+
+
+def cluster_pids(cluster: Cluster) -> Dict[str, int]:
+    """The processes `up` started for the replicas: supervisors, Rasa servers, action servers."""
+    found = {}
+    for index in range(cluster.replicas):
+        for what, pid in (
+            ("supervisor", cluster.replica_pid(index)),
+            ("rasa", cluster.rasa_pid(index)),
+            ("actions", cluster.actions_pid(index)),
+        ):
+            if pid:
+                found[f"replica {index + 1} {what}"] = pid
+    return found
 
 
 @contextmanager
@@ -99,8 +130,19 @@ def running_cluster(name: str, env: Optional[Dict[str, str]] = None, **settings:
     try:
         yield cluster
     finally:
+        from cluster.processes import pid_alive
+
+        replicas = cluster_pids(cluster)
+        for index in range(cluster.replicas):  # what the supervisors saw: parts that stopped, restarts
+            log = cluster.part_log(index, "supervisor")
+            lines = log.read_text(errors="replace").splitlines() if log.exists() else []
+            for line in [line for line in lines if "RESTART" in line or "ERROR" in line][-20:]:
+                print(line)
         cluster.down()
+        left = [f"{what} (pid {pid})" for what, pid in replicas.items() if pid_alive(pid)]
+        left += [f"pid {pid} of a pid file" for pid in _pids_in(cluster.directory)]
         shutil.rmtree(cluster.directory, ignore_errors=True)
+        assert not left, f"`down` left processes running: {left}"
 
 
 # ---------------------------------------------------------------------------------------------
@@ -116,7 +158,12 @@ def is_fallback(messages: Any) -> bool:
 
 
 def is_normal(messages: Any) -> bool:
-    return isinstance(messages, list) and bool(messages) and all(isinstance(m, dict) for m in messages) and not is_fallback(messages)
+    return (
+        isinstance(messages, list)
+        and bool(messages)
+        and all(isinstance(m, dict) for m in messages)
+        and not is_fallback(messages)
+    )
 
 
 def has_trace(body: str) -> bool:
@@ -202,7 +249,9 @@ async def _run_load(
             for index, text in enumerate(plan[sender]):
                 turn = Turn(sender, index, text, started=time.time())
                 try:
-                    async with session.post(f"{url}/webhooks/rest/webhook", json={"sender": sender, "message": text}) as reply:
+                    async with session.post(
+                        f"{url}/webhooks/rest/webhook", json={"sender": sender, "message": text}
+                    ) as reply:
                         turn.status = reply.status
                         body = await reply.text()
                     try:
@@ -295,9 +344,9 @@ def check_stored(cluster: Cluster, prefix: str, turns: Sequence[Turn], plan: Dic
             problems.append(f"{sender}: {sessions} conversation sessions (started afresh?)")
         kinds = [event.get("event") for event in events]
         for number, position in enumerate(i for i, kind in enumerate(kinds) if kind == "user"):
-            rest = kinds[position + 1:]
+            rest = kinds[position + 1 :]
             next_user = rest.index("user") if "user" in rest else len(rest)
-            turn_events = events[position + 1: position + 1 + next_user]
+            turn_events = events[position + 1 : position + 1 + next_user]
             names = [e.get("name") for e in turn_events if e.get("event") == "action"]
             if not names or names[-1] != "action_listen" or len(names) < 2:
                 problems.append(f"{sender}: the turn of message {number + 1} is incomplete: {names}")
@@ -377,7 +426,10 @@ def lock_overlaps(kind: str, port: int, password: str, count: int = 200) -> Dict
     context = multiprocessing.get_context("spawn")
     barrier, results = context.Barrier(2), context.Queue()
     prefix = f"lockrace-{kind}-{time.time_ns()}"
-    workers = [context.Process(target=_lock_worker, args=(kind, port, password, prefix, count, barrier, results)) for _ in range(2)]
+    workers = [
+        context.Process(target=_lock_worker, args=(kind, port, password, prefix, count, barrier, results))
+        for _ in range(2)
+    ]
     started = time.time()
     for worker in workers:
         worker.start()
@@ -392,7 +444,12 @@ def lock_overlaps(kind: str, port: int, password: str, count: int = 200) -> Dict
                 worker.kill()
     one = {n: (start, end) for n, start, end in first}
     overlaps = sum(1 for n, start, end in second if n in one and one[n][0] < end and start < one[n][1])
-    return {"overlaps": overlaps, "errors": first_errors + second_errors, "seconds": round(time.time() - started, 1), "stalled": False}
+    return {
+        "overlaps": overlaps,
+        "errors": first_errors + second_errors,
+        "seconds": round(time.time() - started, 1),
+        "stalled": False,
+    }
 
 
 def database_size(cluster: Cluster) -> Dict[str, int]:
@@ -432,7 +489,7 @@ def _children(pid: Optional[int]) -> List[int]:
 
 def cpu_seconds(cluster: Cluster) -> Dict[str, float]:
     """CPU seconds used so far by each part of the cluster, and by this process (the load generator)."""
-    from scripts.cluster import read_pid
+    from cluster.processes import read_pid
 
     postmaster = read_pid(cluster.pg_data / "postmaster.pid")
     nginx = cluster.nginx_pid()

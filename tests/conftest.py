@@ -7,10 +7,18 @@ import pytest
 from rasa_sdk import Tracker
 from rasa_sdk.executor import CollectingDispatcher
 
-from actions.catalogue import Catalogue, load_catalogue
+from core.catalogue import Catalogue, load_catalogue
 from tests.servers import Assistant
 
 _senders = itertools.count()
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: List[pytest.Item]) -> None:
+    """tests/e2e/ holds the slow tests (servers, a trained model, a browser), each marked slow;
+    tests/unit/ the fast ones, none marked, so that `make test-unit` runs every fast test."""
+    wrong = [item.nodeid for item in items if (item.path.parent.name == "e2e") != bool(item.get_closest_marker("slow"))]
+    if wrong:
+        raise pytest.UsageError("Mark each test in tests/e2e/ slow, and none in tests/unit/: " + ", ".join(wrong[:5]))
 
 
 @pytest.fixture
@@ -41,14 +49,14 @@ def user_event(intent: str, text: str = "", ranking: Optional[List[Dict[str, Any
 def make_tracker() -> Callable[..., Tracker]:
     """A tracker whose conversation is the given user turns, the last one being the latest message."""
 
-    def build(*turns: Dict[str, Any]) -> Tracker:
+    def build(*turns: Dict[str, Any], slots: Optional[Dict[str, Any]] = None) -> Tracker:
         events = []
         for turn in turns:
             events.append(turn)
             events.append({"event": "action", "name": "action_listen"})
         events.pop()
         latest = turns[-1]["parse_data"] | {"text": turns[-1]["text"]}
-        return Tracker("test-user", {}, latest, events, False, None, {}, "action_listen")
+        return Tracker("test-user", slots or {}, latest, events, False, None, {}, "action_listen")
 
     return build
 

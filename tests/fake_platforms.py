@@ -90,7 +90,10 @@ class FakePlatforms:
                 if sent.status >= 300:
                     self._reply(sent.status, {"error": {"message": "fake failure", "code": 2}})
                 elif platform == "twitter":
-                    self._reply(201, {"data": {"dm_conversation_id": f"1-{sent.recipient}", "dm_event_id": str(len(fake._sent))}})
+                    self._reply(
+                        201,
+                        {"data": {"dm_conversation_id": f"1-{sent.recipient}", "dm_event_id": str(len(fake._sent))}},
+                    )
                 else:
                     self._reply(200, {"recipient_id": sent.recipient, "message_id": f"m_{len(fake._sent)}"})
 
@@ -128,7 +131,9 @@ class FakePlatforms:
             return [
                 s
                 for s in self._sent
-                if s.platform == platform and (recipient is None or s.recipient == recipient) and (failed or s.status < 300)
+                if s.platform == platform
+                and (recipient is None or s.recipient == recipient)
+                and (failed or s.status < 300)
             ]
 
     def wait_for(
@@ -145,5 +150,7 @@ class FakePlatforms:
             if until(sent):
                 return sent
             if time.monotonic() > deadline:
-                raise AssertionError(f"{platform}: nothing suitable sent to {recipient} within {timeout} s; got {[s.body for s in sent]}")
+                raise AssertionError(
+                    f"{platform}: nothing suitable sent to {recipient} within {timeout} s; got {[s.body for s in sent]}"
+                )
             time.sleep(0.1)

@@ -1,20 +1,22 @@
 """Start the real action server and Rasa server for end-to-end tests, on free loopback ports."""
 
 import json
-import os
-import signal
-import socket
 import subprocess
 import time
 import urllib.error
 import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Dict, List, Optional
+from typing import Any, Dict, List, Optional, Set
 
-ROOT = Path(__file__).resolve().parent.parent
-BIN = ROOT / ".venv" / "bin"
-MODEL = ROOT / "models" / "assistant.tar.gz"
+from core.catalogue import load_catalogue
+from core.hours import current_time
+from core.replies import render
+from server import processes
+from server.processes import Part, free_port
+from server.settings import DEFAULTS, ROOT, environment
+
+MODEL = ROOT / DEFAULTS["RASA_MODEL"]
 # A weekday afternoon, when live chat is open.
 FIXED_TIME = "2026-11-25T14:00:00+00:00"
 RELOAD_TOKEN = "test-reload-token"
@@ -33,39 +35,18 @@ SOCIAL_SECRETS = {
 }
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 def wait_until_up(url: str, process: subprocess.Popen, timeout: float = 120.0) -> None:
-    deadline = time.time() + timeout
-    while time.time() < deadline:
-        if process.poll() is not None:
-            raise RuntimeError(f"server for {url} exited with {process.returncode}")
-        try:
-            with urllib.request.urlopen(url, timeout=2):
-                return
-        except (urllib.error.URLError, ConnectionError, OSError):
-            time.sleep(0.3)
-    raise RuntimeError(f"{url} did not answer within {timeout} s")
+    Part("server", [], {}, url, process=process).wait_until_up(timeout)
 
 
 def stop(process: Optional[subprocess.Popen]) -> None:
-    if process is None or process.poll() is not None:
-        return
-    process.send_signal(signal.SIGTERM)
-    try:
-        process.wait(timeout=15)
-    except subprocess.TimeoutExpired:
-        process.kill()
-        process.wait()
+    if process is not None:
+        Part("server", [], {}, "", process=process).stop()
 
 
 @dataclass
 class Assistant:
-    """A running action server and Rasa server."""
+    """A running action server and Rasa server, started as `make run` starts them, on free ports."""
 
     workdir: Path
     env: Dict[str, str] = field(default_factory=dict)
@@ -74,23 +55,29 @@ class Assistant:
     # The demo web page's port (allowed by socket.io CORS) and the fake social platforms' port.
     web_port: int = field(default_factory=free_port)
     fake_api_port: int = field(default_factory=free_port)
-    rasa: Optional[subprocess.Popen] = None
-    actions: Optional[subprocess.Popen] = None
+    rasa_part: Optional[Part] = None
+    actions_part: Optional[Part] = None
 
     @property
     def url(self) -> str:
         return f"http://127.0.0.1:{self.rasa_port}"
 
+    @property
+    def rasa(self) -> Optional[subprocess.Popen]:
+        return self.rasa_part.process if self.rasa_part else None
+
+    @property
+    def actions(self) -> Optional[subprocess.Popen]:
+        return self.actions_part.process if self.actions_part else None
+
     def _environment(self) -> Dict[str, str]:
-        env = dict(os.environ)
-        env.update(
+        overrides = dict(
+            RASA_PORT=str(self.rasa_port),
+            ACTION_SERVER_PORT=str(self.action_port),
             ACTION_SERVER_URL=f"http://127.0.0.1:{self.action_port}/webhook",
             TRACKER_STORE_DIALECT="sqlite",
             TRACKER_STORE_DB=str(self.workdir / "conversations.db"),
             ASSISTANT_FIXED_TIME=FIXED_TIME,
-            RASA_TELEMETRY_ENABLED="false",
-            TF_CPP_MIN_LOG_LEVEL="3",
-            SANIC_HOST="127.0.0.1",
             SOCKETIO_CORS_ORIGINS=f"http://127.0.0.1:{self.web_port}",
             FACEBOOK_API_URL=f"http://127.0.0.1:{self.fake_api_port}/facebook",
             INSTAGRAM_API_URL=f"http://127.0.0.1:{self.fake_api_port}/instagram",
@@ -99,31 +86,22 @@ class Assistant:
             RASA_MODEL=str(MODEL),
             **SOCIAL_SECRETS,
         )
-        env.update(self.env)
-        return env
-
-    def _log(self, name: str):
-        return open(self.workdir / f"{name}.log", "ab")
+        overrides.update(self.env)
+        return environment(**overrides)
 
     def start_actions(self) -> None:
-        self.actions = subprocess.Popen(
-            [str(BIN / "rasa"), "run", "actions", "--actions", "actions", "--port", str(self.action_port)],
-            cwd=ROOT, env=self._environment(), stdout=self._log("actions"), stderr=subprocess.STDOUT,
-        )
-        wait_until_up(f"http://127.0.0.1:{self.action_port}/health", self.actions)
+        self.actions_part = processes.action_server(self._environment(), self.workdir / "actions.log").start()
+        self.actions_part.wait_until_up()
 
     def stop_actions(self) -> None:
-        stop(self.actions)
+        if self.actions_part:
+            self.actions_part.stop()
 
     def start_rasa(self) -> None:
         if not MODEL.exists():
             raise RuntimeError(f"{MODEL} is missing: run `make train` first")
-        self.rasa = subprocess.Popen(
-            [str(BIN / "python"), "-m", "scripts.rasa_server", "run", "--model", str(MODEL), "--endpoints", "endpoints.yml",
-             "--credentials", "credentials.yml", "--interface", "127.0.0.1", "--port", str(self.rasa_port)],
-            cwd=ROOT, env=self._environment(), stdout=self._log("rasa"), stderr=subprocess.STDOUT,
-        )
-        wait_until_up(f"{self.url}/webhooks/rest/", self.rasa)
+        self.rasa_part = processes.rasa_server(self._environment(), self.workdir / "rasa.log").start()
+        self.rasa_part.wait_until_up()
 
     def start(self) -> "Assistant":
         self.start_actions()
@@ -131,8 +109,9 @@ class Assistant:
         return self
 
     def stop(self) -> None:
-        stop(self.rasa)
-        stop(self.actions)
+        for part in (self.rasa_part, self.actions_part):
+            if part:
+                part.stop()
 
     def post(self, path: str, body: Any, raw: bool = False, timeout: float = 30) -> "Reply":
         data = body if raw else json.dumps(body).encode()
@@ -158,6 +137,24 @@ class Reply:
 
     def json(self) -> Any:
         return json.loads(self.body)
+
+
+def degraded_texts() -> Set[str]:
+    """The reply guarantee's service_unavailable texts: what a person gets when the assistant could not answer."""
+    catalogue = load_catalogue()
+    return {
+        message["text"]
+        for language in ["en", *catalogue.translations]
+        for message in render(catalogue, "service_unavailable", current_time(), language=language)
+    }
+
+
+def answered(messages: Any) -> bool:
+    """A real answer: at least one message, every one with text, and not the degraded reply."""
+    if not isinstance(messages, list) or not messages or not all(isinstance(m, dict) for m in messages):
+        return False
+    bodies = [m.get("text") for m in messages]
+    return all(isinstance(text, str) and text.strip() for text in bodies) and not set(bodies) & degraded_texts()
 
 
 def texts(messages: List[Dict[str, Any]]) -> List[str]:

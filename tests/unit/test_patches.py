@@ -1,0 +1,128 @@
+"""The fixes scripts/patches.py applies to Rasa behave exactly like Rasa's own code."""
+
+import pytest
+from jsonschema import ValidationError
+from rasa.core.actions.action import RemoteAction
+from rasa.shared.core.domain import Domain
+from rasa.shared.core.events import (
+    ActionExecuted,
+    ActionReverted,
+    ActiveLoop,
+    BotUttered,
+    Event,
+    Restarted,
+    SessionStarted,
+    SlotSet,
+    UserUtteranceReverted,
+    UserUttered,
+)
+from rasa.shared.core.trackers import DialogueStateTracker
+from rasa.utils.endpoints import EndpointConfig
+
+from server import patches
+
+ORIGINAL_RESOLVE = Event.resolve_by_type
+ORIGINAL_APPLIED = DialogueStateTracker.applied_events
+
+
+def turn(text="hi", intent="greet"):
+    return [
+        UserUttered(text, {"name": intent, "confidence": 1.0}),
+        ActionExecuted("action_route_to_channel"),
+        BotUttered("hello"),
+        ActionExecuted("action_listen"),
+    ]
+
+
+SEQUENCES = {
+    "plain": [ActionExecuted("action_listen")] + turn() * 5,
+    "restart": turn() + [Restarted(), ActionExecuted("action_listen")] + turn(),
+    "session": [SessionStarted(), ActionExecuted("action_listen")] + turn() * 2 + [SessionStarted()] + turn(),
+    "user reverted": turn() + [UserUtteranceReverted()] + turn(),
+    "action reverted": turn() + [ActionReverted()] + turn(),
+    "loop": turn() + [ActiveLoop("form"), ActionExecuted("form"), ActiveLoop(None)] + turn(),
+}
+
+
+@pytest.mark.parametrize("name", SEQUENCES)
+def test_applied_events_match_rasa_at_every_step(name):
+    tracker = DialogueStateTracker("u", [])
+    for event in SEQUENCES[name]:
+        tracker.update(event)
+        assert patches.applied_events(tracker) == ORIGINAL_APPLIED(tracker)
+    assert patches.applied_events(tracker) is not patches.applied_events(tracker)
+
+
+@pytest.mark.parametrize("name", SEQUENCES)
+def test_applied_events_match_rasa_with_max_event_history(name):
+    tracker = DialogueStateTracker("u", [], max_event_history=4)
+    for event in SEQUENCES[name] * 2:
+        tracker.update(event)
+        assert patches.applied_events(tracker) == ORIGINAL_APPLIED(tracker)
+
+
+def test_another_rasa_version_is_refused_with_what_to_recheck():
+    with pytest.raises(patches.UncheckedRasaVersion) as refused:
+        patches.apply(version="3.7.0", environ={})
+    message = str(refused.value)
+    assert "Rasa 3.7.0" in message and "ALLOW_UNCHECKED_RASA_PATCHES=1" in message
+    assert all(f"fix {number} " in message for number in (1, 2, 3, 4, 5, 6, 8, 9))
+    assert patches.unchecked("3.6.21") == []
+
+
+def test_the_switch_applies_them_on_another_version(monkeypatch):
+    applied = []
+    monkeypatch.setattr(patches.Patch, "apply", lambda self: applied.append(self.number))
+    patches.apply(version="3.7.0", environ={"ALLOW_UNCHECKED_RASA_PATCHES": "1"})
+    assert sorted(applied) == [1, 2, 3, 4, 5, 6, 9]
+
+
+@pytest.mark.parametrize("type_name", ["user", "bot", "action", "slot", "restart", "session_started", "active_loop"])
+def test_event_types_resolve_as_in_rasa(type_name):
+    assert patches.resolve_by_type(type_name) is ORIGINAL_RESOLVE(type_name)
+
+
+def test_unknown_event_types_behave_as_in_rasa():
+    assert patches.resolve_by_type("topic") is None
+    assert patches.resolve_by_type("nope", default=SlotSet) is SlotSet
+    with pytest.raises(ValueError, match="Unknown event name 'nope'"):
+        patches.resolve_by_type("nope")
+
+
+def test_action_replies_are_still_validated():
+    action = RemoteAction("action_route_to_channel", None)
+    assert patches.validate_action_result(action, {"events": [], "responses": [{"text": "hi"}]})
+    with pytest.raises(ValidationError, match="Failed to validate Action server response"):
+        patches.validate_action_result(action, {"events": "not a list"})
+
+
+def test_the_action_server_gets_the_latest_events_and_no_domain():
+    endpoint = EndpointConfig("http://127.0.0.1:5055/webhook", enable_selective_domain=True)
+    action = RemoteAction("action_route_to_channel", endpoint)
+    tracker = DialogueStateTracker("u", [])
+    for event in turn() * 30:
+        tracker.update(event)
+    call = patches.action_call_with_recent_events(action, tracker, Domain.empty())
+    assert call["tracker"]["events"] == [
+        event.as_dict() for event in list(tracker.events)[-patches.ACTION_EVENTS_SENT :]
+    ]
+    assert call["tracker"]["latest_message"]["text"] == "hi"
+    assert call["next_action"] == "action_route_to_channel" and call["sender_id"] == "u"
+    assert "domain" not in call
+
+
+async def test_an_endpoint_keeps_one_session_per_event_loop():
+    endpoint = EndpointConfig("http://127.0.0.1:5055/webhook", headers={"X-Test": "1"})
+    async with endpoint.session() as first:  # Rasa's own: a new session each time
+        pass
+    assert first.closed
+    async with patches.kept_session(endpoint) as kept:
+        pass
+    async with patches.kept_session(endpoint) as again:
+        pass
+    assert kept is again and not kept.closed
+    assert kept.headers["X-Test"] == "1" and kept.timeout.total == first.timeout.total
+    await kept.close()
+    async with patches.kept_session(endpoint) as after_close:
+        assert after_close is not kept and not after_close.closed
+    await after_close.close()
