@@ -13,8 +13,10 @@ from collections import Counter
 from typing import Dict, Iterable, List, Optional, Tuple
 
 STAGES: List[Tuple[str, Tuple[str, ...]]] = [
-    ("reading the conversation from the store",
-     ("get_tracker (rasa/core/processor.py", "fetch_tracker_and_update_session")),
+    (
+        "reading the conversation from the store",
+        ("get_tracker (rasa/core/processor.py", "fetch_tracker_and_update_session"),
+    ),
     ("storing the turn", ("save_tracker (rasa/core/processor.py",)),
     ("understanding the message (NLU graph)", ("_parse_message_with_graph",)),
     ("choosing the next action (policy graph)", ("_predict_next_with_tracker", "predict_next_with_tracker_if_should")),

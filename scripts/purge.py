@@ -12,13 +12,15 @@ from typing import List, Optional
 
 import sqlalchemy as sa
 
-from scripts.conversation_store import EVENTS, NoConversations, open_store
+from core.conversation_store import EVENTS, NoConversations, open_store
 
 
 def purge(engine: sa.engine.Engine, days: float, dry_run: bool = False) -> List[str]:
     """Delete every conversation with no event in the last `days` days; return their ids."""
     cutoff = time.time() - days * 86400
-    last_seen = sa.select(EVENTS.c.sender_id).group_by(EVENTS.c.sender_id).having(sa.func.max(EVENTS.c.timestamp) < cutoff)
+    last_seen = (
+        sa.select(EVENTS.c.sender_id).group_by(EVENTS.c.sender_id).having(sa.func.max(EVENTS.c.timestamp) < cutoff)
+    )
     with engine.begin() as connection:
         senders = [row[0] for row in connection.execute(last_seen)]
         if senders and not dry_run:

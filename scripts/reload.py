@@ -13,7 +13,9 @@ TOKEN_FILE = Path("var/reload-token")
 def main() -> int:
     token = os.environ.get("RASA_RELOAD_TOKEN") or (TOKEN_FILE.read_text().strip() if TOKEN_FILE.exists() else "")
     if not token:
-        print("No reload token: start the assistant with `make run` first (it writes var/reload-token).", file=sys.stderr)
+        print(
+            "No reload token: start the assistant with `make run` first (it writes var/reload-token).", file=sys.stderr
+        )
         return 1
     url = f"http://127.0.0.1:{os.environ.get('RASA_PORT', '5005')}/webhooks/model/reload"
     request = urllib.request.Request(url, data=b"{}", method="POST", headers={"Authorization": f"Bearer {token}"})

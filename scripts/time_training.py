@@ -1,4 +1,4 @@
-"""Time a full training (empty cache) and a retrain after adding one NLU example.
+"""Time a full training and a retrain after adding one NLU example (both `make train`'s command).
 
 Works on a copy of the project's training files in a temporary folder, so nothing is changed.
 
@@ -6,7 +6,6 @@ Works on a copy of the project's training files in a temporary folder, so nothin
 """
 
 import argparse
-import os
 import shutil
 import subprocess
 import sys
@@ -15,24 +14,33 @@ import time
 from pathlib import Path
 from typing import Dict
 
-RASA = Path(sys.executable).with_name("rasa")
-TRAINING_FILES = ("config.yml", "domain.yml", "data", "components", "catalogue", "actions")
+from server import commands
+from server.settings import environment
+
+TRAINING_FILES = ("config.yml", "domain.yml", "data", "components", "core", "catalogue", "actions")
 
 
 def train(workdir: Path) -> float:
-    env = dict(os.environ, RASA_CACHE_DIRECTORY=str(workdir / ".rasa" / "cache"), RASA_TELEMETRY_ENABLED="false",
-               TF_CPP_MIN_LOG_LEVEL="3", PYTHONPATH=str(workdir))
+    env = environment(RASA_CACHE_DIRECTORY=str(workdir / ".rasa" / "cache"), PYTHONPATH=str(workdir))
     started = time.perf_counter()
-    subprocess.run([str(RASA), "train", "--out", "models", "--fixed-model-name", "timed"], cwd=workdir, env=env,
-                   check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    subprocess.run(
+        commands.train("models", "timed"),
+        cwd=workdir,
+        env=env,
+        check=True,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     return time.perf_counter() - started
 
 
 def add_example(workdir: Path) -> None:
-    path = workdir / "data" / "nlu" / "routing.yml"
+    path = workdir / "data" / "nlu" / "en" / "routing.yml"
     text = path.read_text(encoding="utf-8")
     marker = "- intent: alerts\n  examples: |\n"
-    path.write_text(text.replace(marker, marker + "    - any chance of crime updates for my road\n", 1), encoding="utf-8")
+    path.write_text(
+        text.replace(marker, marker + "    - any chance of crime updates for my road\n", 1), encoding="utf-8"
+    )
 
 
 def time_training(project: Path) -> Dict[str, float]:

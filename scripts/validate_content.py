@@ -1,9 +1,9 @@
 """`make validate`: check everything staff edit, before Rasa's own `rasa data validate`.
 
 Prints each problem as `file:line: what is wrong -- how to fix it` and exits 1 if there is one:
-YAML syntax; the catalogue (channels, routes, hours, links); the emergency patterns; routes
-against the intents of domain.yml; enough examples per intent; the same example under two
-intents; training examples that are also in the held-out test set.
+YAML syntax; the catalogue (channels, routes, hours, links); the emergency patterns; the danger
+model's training data; routes against the intents of domain.yml; enough examples per intent; the
+same example under two intents; training examples that are also in a held-out or validation set.
 """
 
 import re
@@ -14,23 +14,38 @@ from typing import Dict, Iterator, List, Optional, Tuple
 
 import yaml
 
-from actions.catalogue import CHANNELS_FILE, ROUTES_FILE, CatalogueError, Catalogue, catalogue_dir, parse_catalogue
-from components.emergency import PatternsError, parse_patterns
+from core.catalogue import CHANNELS_FILE, ROUTES_FILE, Catalogue, CatalogueError, catalogue_dir, parse_catalogue
+from core.danger import DangerDataError, read_file
+from core.danger import normalise as normalise_danger
+from core.emergency import PatternsError, parse_patterns
 
 DOMAIN = Path("domain.yml")
 NLU_DIR = Path("data/nlu")
 HELD_OUT = Path("tests/nlu_test_set.yml")
+HELD_OUT_NLU_DIR = Path("tests/heldout/nlu")
+DANGER_DIR = Path("data/danger")
+# Never trained on: the held-out sets measure the assistant, the validation split chooses thresholds.
+NOT_FOR_TRAINING_DANGER = (Path("tests/heldout/danger"), Path("validation/danger"))
 MIN_EXAMPLES = 20
 # Routes said by the fallback and the channels rather than for an intent.
-NON_INTENT_ROUTES = {"fallback_did_you_mean", "fallback_final", "fallback_final_again", "service_unavailable", "empty_message"}
-# Intents Rasa defines itself, which buttons may use.
+NON_INTENT_ROUTES = {
+    "fallback_did_you_mean",
+    "fallback_final",
+    "fallback_final_again",
+    "service_unavailable",
+    "in_danger",
+    "empty_message",
+    "feedback",  # "was this helpful?", asked after a routed answer (actions/feedback.py)
+}
+# Intents only buttons send (Rasa's own restart), which have no route.
 RASA_INTENTS = {"restart"}
 
 
 def staff_files() -> List[Path]:
     return sorted(
-        [DOMAIN, Path("config.yml"), HELD_OUT, *catalogue_dir().glob("*.yml"), *Path("data").rglob("*.yml")]
-    )
+        [DOMAIN, Path("config.yml"), HELD_OUT, *catalogue_dir().glob("*.yml"), *Path("data").rglob("*.yml"),
+         *HELD_OUT_NLU_DIR.glob("*.yml"), *(path for folder in NOT_FOR_TRAINING_DANGER for path in folder.glob("*.yml"))]
+    )  # fmt: skip
 
 
 def line_of(path: Path, pattern: str) -> Optional[int]:
@@ -63,8 +78,10 @@ def yaml_problems() -> List[str]:
             mark = getattr(error, "problem_mark", None)
             line = mark.line + 1 if mark else None
             problem = getattr(error, "problem", None) or str(error)
-            found.append(f"{where(path, line)}: YAML syntax: {problem} -- check the indentation (spaces, not tabs) "
-                         "and put text containing ': ' or starting with a special character in double quotes")
+            found.append(
+                f"{where(path, line)}: YAML syntax: {problem} -- check the indentation (spaces, not tabs) "
+                "and put text containing ': ' or starting with a special character in double quotes"
+            )
         except OSError as error:
             found.append(f"{path}: cannot read: {error}")
     return found
@@ -85,19 +102,25 @@ def catalogue_problem(error: CatalogueError) -> str:
 def route_problems(catalogue: Catalogue, intents: set) -> List[str]:
     routes_file = catalogue_dir() / ROUTES_FILE
     found = []
-    for intent in sorted(intents - set(catalogue.routes)):
+    for intent in sorted(intents - set(catalogue.routes) - RASA_INTENTS):
         domain_line = line_of(DOMAIN, rf"^\s*- {intent}\s*$")
-        found.append(f"{where(DOMAIN, domain_line)}: intent '{intent}' has no route "
-                     f"-- add a route named '{intent}' to {routes_file}")
+        found.append(
+            f"{where(DOMAIN, domain_line)}: intent '{intent}' has no route "
+            f"-- add a route named '{intent}' to {routes_file}"
+        )
     for key, route in catalogue.routes.items():
         line = line_of(routes_file, rf"^\s{{2}}{key}:")
         if key not in intents | NON_INTENT_ROUTES | RASA_INTENTS:
-            found.append(f"{where(routes_file, line)}: route '{key}' is not an intent in {DOMAIN} "
-                         f"-- add the intent to {DOMAIN} or remove the route")
+            found.append(
+                f"{where(routes_file, line)}: route '{key}' is not an intent in {DOMAIN} "
+                f"-- add the intent to {DOMAIN} or remove the route"
+            )
         for button in route.buttons:
             if button not in intents | RASA_INTENTS:
-                found.append(f"{where(routes_file, line)}: route '{key}': button '{button}' is not an intent, "
-                             "so clicking it would not work -- use an intent name")
+                found.append(
+                    f"{where(routes_file, line)}: route '{key}': button '{button}' is not an intent, "
+                    "so clicking it would not work -- use an intent name"
+                )
     return found
 
 
@@ -125,25 +148,62 @@ def nlu_problems(intents: set) -> List[str]:
     found = []
     counts: Dict[str, int] = defaultdict(int)
     seen: Dict[str, Tuple[str, Path, Optional[int]]] = {}
-    held_out = {normalise(text) for _, text, _ in examples(HELD_OUT)} if HELD_OUT.exists() else set()
+    held_out = {normalise(text) for path in [HELD_OUT, *sorted(HELD_OUT_NLU_DIR.glob("*.yml"))] if path.exists()
+                for _, text, _ in examples(path)}  # fmt: skip
     for path in sorted(NLU_DIR.rglob("*.yml")):
         for intent, text, line in examples(path):
             counts[intent] += 1
             if intent not in intents:
-                found.append(f"{where(path, line)}: intent '{intent}' is not in {DOMAIN} -- add it there or fix the name")
+                found.append(
+                    f"{where(path, line)}: intent '{intent}' is not in {DOMAIN} -- add it there or fix the name"
+                )
             key = normalise(text)
             if key in seen and seen[key][0] != intent:
                 other_intent, other_path, other_line = seen[key]
-                found.append(f"{where(path, line)}: '{text}' is under '{intent}' and also under '{other_intent}' "
-                             f"({where(other_path, other_line)}) -- keep it under one intent only")
+                found.append(
+                    f"{where(path, line)}: '{text}' is under '{intent}' and also under '{other_intent}' "
+                    f"({where(other_path, other_line)}) -- keep it under one intent only"
+                )
             seen.setdefault(key, (intent, path, line))
             if key in held_out:
-                found.append(f"{where(path, line)}: '{text}' is also in the held-out test set {HELD_OUT} "
-                             "-- write a different example; the test set must never be trained on")
-    for intent in sorted(intents):
+                found.append(
+                    f"{where(path, line)}: '{text}' is also in a held-out test set ({HELD_OUT}, {HELD_OUT_NLU_DIR}) "
+                    "-- write a different example; the test set must never be trained on"
+                )
+    for intent in sorted(intents - RASA_INTENTS):
         if counts[intent] < MIN_EXAMPLES:
-            found.append(f"{NLU_DIR}: intent '{intent}' has {counts[intent]} examples -- add at least "
-                         f"{MIN_EXAMPLES - counts[intent]} more (at least {MIN_EXAMPLES}, varied, as people write)")
+            found.append(
+                f"{NLU_DIR}: intent '{intent}' has {counts[intent]} examples -- add at least "
+                f"{MIN_EXAMPLES - counts[intent]} more (at least {MIN_EXAMPLES}, varied, as people write)"
+            )
+    return found
+
+
+def danger_problems() -> List[str]:
+    """The danger model's training files are well formed and share no message with a held-out or validation set."""
+    found, never = [], {}
+    for folder in NOT_FOR_TRAINING_DANGER:
+        for path in sorted(folder.glob("*.yml")):
+            try:
+                never.update({normalise_danger(text): path for text, _ in read_file(path)})
+            except DangerDataError as error:
+                found.append(str(error))
+    files = sorted(DANGER_DIR.rglob("*.yml"))
+    if not files:
+        found.append(f"{DANGER_DIR}: no training files for the danger model -- see docs/staff-guide.md")
+    for path in files:
+        try:
+            training = read_file(path)
+        except DangerDataError as error:
+            found.append(f"{error} -- see docs/staff-guide.md")
+            continue
+        for text, _ in training:
+            if normalise_danger(text) in never:
+                line = line_of(path, r"^\s*- ['\"]?" + re.escape(text[:60]))
+                found.append(
+                    f"{where(path, line)}: '{text}' is also in {shown(never[normalise_danger(text)])} "
+                    "-- write a different message; held-out and validation sets are never trained on"
+                )
     return found
 
 
@@ -155,6 +215,7 @@ def problems() -> List[str]:
         parse_patterns(catalogue_dir() / "emergency.yml")
     except PatternsError as error:
         found.append(str(error))
+    found += danger_problems()
     intents = set(yaml.safe_load(DOMAIN.read_text(encoding="utf-8")).get("intents", []))
     try:
         found += route_problems(parse_catalogue(catalogue_dir()), intents)
@@ -167,8 +228,11 @@ def main() -> int:
     found = problems()
     for problem in found:
         print(f"ERROR {problem}", file=sys.stderr)
-    print(f"{len(found)} problem(s) in the staff-editable files." if found else
-          f"Catalogue ({CHANNELS_FILE}, {ROUTES_FILE}), emergency patterns and NLU examples OK.")
+    print(
+        f"{len(found)} problem(s) in the staff-editable files."
+        if found
+        else f"Catalogue ({CHANNELS_FILE}, {ROUTES_FILE}), emergency patterns, danger data and NLU examples OK."
+    )
     return 1 if found else 0
 
 
