@@ -6,8 +6,14 @@
  *           data-title="Ask West Midlands Police" data-initial-message="/greet" defer></script>
  * or with data-auto-init="false" and a call to window.WMPChat.init({serverUrl: ..., title: ...}).
  *
- * It loads, from beside itself: wmp-chat.css (its styles), config.json (the fallback contacts,
- * generated from catalogue/channels.yml) and ../vendor/socket.io.min.js (socket.io-client).
+ * It loads, from beside itself: wmp-chat.css (its styles), config.json (the fallback contacts and
+ * the languages with their labels, generated from the catalogue) and ../vendor/socket.io.min.js
+ * (socket.io-client).
+ *
+ * Languages: the "Language" control in the header sends /change_language{"language": "CODE"} (not
+ * shown) and relabels the widget from config.json's `languages`; a bot message in another language
+ * (the server detected it) relabels it too, unless the person chose a language in this tab. Every
+ * message element carries lang and dir.
  *
  * Safety rules kept throughout this file:
  *  - nothing typed by the person or sent by the bot is ever inserted as HTML: only textContent,
@@ -22,12 +28,36 @@
     return; // the script was included twice
   }
 
-  var VERSION = "1.0.0";
+  var VERSION = "1.1.0";
   var STORAGE_KEY = "wmpChat.v1";
   var MAX_STORED_MESSAGES = 200;
   var MAX_MESSAGE_CHARS = 1000; // the server trims longer messages to this length
   var TYPING_TIMEOUT_MS = 15000;
   var ID = "wmp-chat";
+  var ENGLISH = "en";
+  var LANGUAGE_TAG = /^[A-Za-z]{2,8}(?:-[A-Za-z0-9]{1,8})*$/;
+
+  // The English labels, used when config.json has no `languages` (its English entry says the same).
+  var ENGLISH_LABELS = {
+    title: "Ask West Midlands Police",
+    launcher: "Chat with us",
+    close: "Close chat",
+    conversation: "Conversation",
+    suggested: "Suggested replies",
+    you_said: "You said:",
+    assistant: "Assistant:",
+    typing: "The assistant is typing",
+    connecting: "Connecting\u2026",
+    online: "Connected",
+    offline: "Not connected, trying again\u2026",
+    offline_title: "The chat can't connect right now.",
+    offline_text: "It will keep trying, and send what you type when it is back. You can also contact us:",
+    input_label: "Type your message",
+    placeholder: "Type your question",
+    send: "Send",
+    quick_exit: "Leave this site quickly",
+    language: "Language"
+  };
 
   var DEFAULTS = {
     // The Rasa server (its socket.io channel). Empty: use serverUrl from config.json.
@@ -61,6 +91,7 @@
   var typingTimer = null;
   var socketIoReady = null;
   var started = false;
+  var languages = []; // from config.json: [{code, name, dir, labels}], English first
 
   // ---------------------------------------------------------------- settings
 
@@ -114,8 +145,34 @@
 
   // ---------------------------------------------------------------- storage (sessionStorage only)
 
+  // language: the widget's current language; chosen: the person picked it in this tab (then a bot
+  // message in another language does not switch the labels).
   function freshState() {
-    return { sessionId: null, messages: [], open: false };
+    return { sessionId: null, messages: [], open: false, language: ENGLISH, chosen: false };
+  }
+
+  function isLanguageTag(value) {
+    return typeof value === "string" && value.length <= 35 && LANGUAGE_TAG.test(value);
+  }
+
+  function isDirection(value) {
+    return value === "ltr" || value === "rtl";
+  }
+
+  // A stored or received message, with only the fields the widget knows, each checked.
+  function cleanMessage(message) {
+    var clean = { from: message.from, text: message.text };
+    if (isLanguageTag(message.lang)) {
+      clean.lang = message.lang;
+    }
+    if (message.from === "bot" && isDirection(message.dir)) {
+      clean.dir = message.dir;
+    }
+    var replies = cleanReplies(message.replies);
+    if (replies.length) {
+      clean.replies = replies;
+    }
+    return clean;
   }
 
   function cleanReplies(replies) {
@@ -144,13 +201,14 @@
       clean.sessionId = loaded.sessionId;
     }
     clean.open = loaded.open === true;
+    if (isLanguageTag(loaded.language)) {
+      clean.language = loaded.language;
+      clean.chosen = loaded.chosen === true;
+    }
     if (Array.isArray(loaded.messages)) {
       clean.messages = loaded.messages.filter(function (message) {
         return message && (message.from === "user" || message.from === "bot") && typeof message.text === "string";
-      }).map(function (message) {
-        var replies = cleanReplies(message.replies);
-        return replies.length ? { from: message.from, text: message.text, replies: replies } : { from: message.from, text: message.text };
-      }).slice(-MAX_STORED_MESSAGES);
+      }).map(cleanMessage).slice(-MAX_STORED_MESSAGES);
     }
     return clean;
   }
@@ -163,6 +221,70 @@
       window.sessionStorage.setItem(STORAGE_KEY, JSON.stringify(state));
     } catch (error) {
       // Storage full or disabled: the chat still works, it just won't survive a reload.
+    }
+  }
+
+  // ---------------------------------------------------------------- languages (from config.json)
+
+  function englishLanguage() {
+    return { code: ENGLISH, name: "English", dir: "ltr", labels: ENGLISH_LABELS };
+  }
+
+  // config.json's `languages`, checked; every label missing from one is the English label.
+  function readLanguages(list) {
+    var found = [];
+    var seen = {};
+    (Array.isArray(list) ? list : []).forEach(function (item) {
+      if (!item || !isLanguageTag(item.code) || seen[item.code] || typeof item.name !== "string" || !item.name.trim()) {
+        return;
+      }
+      var labels = {};
+      var given = item.labels && typeof item.labels === "object" ? item.labels : {};
+      Object.keys(ENGLISH_LABELS).forEach(function (key) {
+        labels[key] = typeof given[key] === "string" && given[key].trim() ? given[key] : ENGLISH_LABELS[key];
+      });
+      seen[item.code] = true;
+      found.push({ code: item.code, name: item.name, dir: isDirection(item.dir) ? item.dir : "ltr", labels: labels });
+    });
+    if (!seen[ENGLISH]) {
+      found.unshift(englishLanguage());
+    }
+    return found;
+  }
+
+  function findLanguage(code) {
+    for (var i = 0; i < languages.length; i += 1) {
+      if (languages[i].code === code) {
+        return languages[i];
+      }
+    }
+    return null;
+  }
+
+  function currentLanguage() {
+    return findLanguage(state.language) || findLanguage(ENGLISH) || englishLanguage();
+  }
+
+  // The current language's labels; in English the page's own title and launcher label (settings).
+  function labels() {
+    var language = currentLanguage();
+    var result = {};
+    Object.keys(language.labels).forEach(function (key) {
+      result[key] = language.labels[key];
+    });
+    if (language.code === ENGLISH) {
+      result.title = settings.title;
+      result.launcher = settings.launcherLabel;
+    }
+    return result;
+  }
+
+  function setLanguageAttributes(element, lang, dir) {
+    if (lang) {
+      element.setAttribute("lang", lang);
+    }
+    if (dir) {
+      element.setAttribute("dir", dir);
     }
   }
 
@@ -188,7 +310,9 @@
     link.href = href;
     link.target = "_blank";
     link.rel = "noopener noreferrer";
-    link.appendChild(visuallyHidden(" (opens in a new tab)"));
+    var hint = visuallyHidden(" (opens in a new tab)");
+    hint.setAttribute("lang", ENGLISH); // not among the translated labels: said in English
+    link.appendChild(hint);
     return link;
   }
 
@@ -297,15 +421,35 @@
 
   // ---------------------------------------------------------------- the conversation
 
-  function renderReplies(replies) {
+  // The payload of a "choose this language" button (the server's language list), or null.
+  var CHANGE_LANGUAGE = /^\/change_language\{\s*"language"\s*:\s*"([A-Za-z0-9-]{2,35})"\s*\}$/;
+
+  function chosenLanguageOf(payload) {
+    var match = CHANGE_LANGUAGE.exec(payload);
+    return match && findLanguage(match[1]) ? match[1] : null;
+  }
+
+  // The group's label is in the widget's language (lang on the group); the buttons in the message's.
+  function renderReplies(replies, lang, dir) {
+    var current = currentLanguage();
     var group = el("div", "wmp-chat__replies");
     group.setAttribute("role", "group");
-    group.setAttribute("aria-label", "Suggested replies");
+    group.setAttribute("aria-label", labels().suggested);
+    setLanguageAttributes(group, current.code, current.dir);
     replies.forEach(function (reply) {
       var button = el("button", "wmp-chat__reply", reply.title);
       button.type = "button";
+      var chosen = chosenLanguageOf(reply.payload);
+      if (chosen) {
+        setLanguageAttributes(button, chosen, findLanguage(chosen).dir); // a language named in itself
+      } else {
+        setLanguageAttributes(button, lang, dir);
+      }
       button.addEventListener("click", function () {
-        send(reply.payload, reply.title);
+        if (chosen) {
+          useLanguage(chosen, true);
+        }
+        send(reply.payload, reply.title, chosen);
         ui.input.focus();
       });
       group.appendChild(button);
@@ -313,11 +457,36 @@
     return group;
   }
 
+  // The visually hidden "Assistant:" / "You said:", in the widget's language (its own lang and dir).
+  function who(from) {
+    var current = currentLanguage();
+    var text = from === "user" ? labels().you_said : labels().assistant;
+    var prefix = visuallyHidden(text + " ");
+    prefix.className += " wmp-chat__who";
+    prefix.setAttribute("data-from", from);
+    setLanguageAttributes(prefix, current.code, current.dir);
+    return prefix;
+  }
+
+  // Bot messages: their own lang and dir (the current language's when the server sent none).
+  // The person's: the current language, and dir="auto" (the browser takes it from the text).
+  function messageLanguage(message) {
+    var current = currentLanguage();
+    var lang = message.lang || current.code;
+    if (message.from === "user") {
+      return { lang: lang, dir: "auto" };
+    }
+    var known = findLanguage(lang);
+    return { lang: lang, dir: message.dir || (known ? known.dir : current.dir) };
+  }
+
   function renderMessage(message) {
     var item = el("div", "wmp-chat__msg wmp-chat__msg--" + message.from);
+    var language = messageLanguage(message);
+    setLanguageAttributes(item, language.lang, language.dir);
     if (message.text) {
       var bubble = el("p", "wmp-chat__bubble");
-      bubble.appendChild(visuallyHidden(message.from === "user" ? "You said: " : "Assistant: "));
+      bubble.appendChild(who(message.from));
       if (message.from === "bot") {
         appendBotText(bubble, message.text);
       } else {
@@ -326,7 +495,7 @@
       item.appendChild(bubble);
     }
     if (message.replies && message.replies.length) {
-      item.appendChild(renderReplies(message.replies));
+      item.appendChild(renderReplies(message.replies, language.lang, language.dir));
     }
     return item;
   }
@@ -363,7 +532,7 @@
 
   function showTyping() {
     ui.typing.hidden = false;
-    ui.typingText.textContent = "The assistant is typing";
+    ui.typingText.textContent = labels().typing;
     window.clearTimeout(typingTimer);
     typingTimer = window.setTimeout(hideTyping, TYPING_TIMEOUT_MS);
     scrollToEnd();
@@ -387,13 +556,16 @@
     }
   }
 
-  // payload: what the server gets; shown: what the conversation shows (a button's title).
-  function send(payload, shown) {
+  // payload: what the server gets; shown: what the conversation shows (a button's title), or
+  // nothing (a message of the widget's own, such as the language control's); lang: what it is in.
+  function send(payload, shown, lang) {
     if (typeof payload !== "string" || !payload.trim()) {
       return;
     }
     clearReplies();
-    addMessage({ from: "user", text: shown.trim().slice(0, MAX_MESSAGE_CHARS) });
+    if (typeof shown === "string" && shown.trim()) {
+      addMessage({ from: "user", text: shown.trim().slice(0, MAX_MESSAGE_CHARS), lang: lang || state.language });
+    }
     outbox.push(payload.slice(0, MAX_MESSAGE_CHARS));
     flush();
   }
@@ -408,27 +580,23 @@
       return;
     }
     hideTyping();
-    var message = { from: "bot", text: text };
-    if (replies.length) {
-      message.replies = replies;
+    var message = cleanMessage({ from: "bot", text: text, lang: data.lang, dir: data.dir, replies: replies });
+    // The server answers in the language it detected in what the person typed: follow it, unless
+    // the person chose a language in this tab.
+    if (message.lang && message.lang !== state.language && !state.chosen && findLanguage(message.lang)) {
+      useLanguage(message.lang, false);
     }
     addMessage(message);
   }
 
   // ---------------------------------------------------------------- connection
 
-  var STATUS_TEXT = {
-    connecting: "Connecting\u2026",
-    online: "Connected",
-    offline: "Not connected, trying again\u2026"
-  };
-
   function setStatus(status) {
     if (!ui) {
       return;
     }
     ui.root.setAttribute("data-status", status);
-    ui.status.textContent = STATUS_TEXT[status];
+    ui.status.textContent = labels()[status];
     ui.offline.hidden = status !== "offline";
     if (status === "offline") {
       hideTyping();
@@ -578,10 +746,16 @@
   // ---------------------------------------------------------------- building the widget
 
   function renderOffline(box) {
-    box.appendChild(el("p", "wmp-chat__offline-title", "The chat can't connect right now."));
-    box.appendChild(el("p", null, "It will keep trying, and send what you type when it is back. You can also contact us:"));
+    var text = labels();
+    while (box.firstChild) {
+      box.removeChild(box.firstChild);
+    }
+    box.appendChild(el("p", "wmp-chat__offline-title", text.offline_title));
+    box.appendChild(el("p", null, text.offline_text));
     var channels = Array.isArray(config.fallbacks) ? config.fallbacks : [];
     var list = el("ul", "wmp-chat__offline-list");
+    // The contacts' names and descriptions come from the English catalogue.
+    setLanguageAttributes(list, ENGLISH, "ltr");
     channels.forEach(function (channel) {
       if (!channel || typeof channel.name !== "string") {
         return;
@@ -603,8 +777,106 @@
     if (list.childNodes.length) {
       box.appendChild(list);
     } else {
-      box.appendChild(el("p", null, "Please use the other ways to contact us on this website."));
+      var other = el("p", null, "Please use the other ways to contact us on this website.");
+      setLanguageAttributes(other, ENGLISH, "ltr");
+      box.appendChild(other);
     }
+  }
+
+  // ---------------------------------------------------------------- the language control
+
+  function isLanguageListOpen() {
+    return !!ui && !ui.languages.hidden;
+  }
+
+  function showLanguageList(show) {
+    if (!ui) {
+      return;
+    }
+    ui.languages.hidden = !show;
+    ui.languageToggle.setAttribute("aria-expanded", show ? "true" : "false");
+  }
+
+  // Switch the widget's labels to a language of config.json; chosen: the person picked it.
+  function useLanguage(code, chosen) {
+    if (!findLanguage(code)) {
+      return;
+    }
+    state.language = code;
+    if (chosen) {
+      state.chosen = true;
+    }
+    saveState();
+    relabel();
+  }
+
+  // From the language control: relabel, and tell the server (not shown in the conversation).
+  function chooseLanguage(code) {
+    useLanguage(code, true);
+    showLanguageList(false);
+    send('/change_language{"language": "' + code + '"}');
+    ui.input.focus();
+  }
+
+  function renderLanguageList(list) {
+    languages.forEach(function (language) {
+      var item = el("li", "wmp-chat__languages-item");
+      var button = el("button", "wmp-chat__language", language.name);
+      button.type = "button";
+      button.setAttribute("data-language", language.code);
+      setLanguageAttributes(button, language.code, language.dir); // each named in itself
+      button.addEventListener("click", function () {
+        chooseLanguage(language.code);
+      });
+      item.appendChild(button);
+      list.appendChild(item);
+    });
+  }
+
+  // Every text of the widget's own, in the current language (the conversation keeps its own).
+  function relabel() {
+    if (!ui) {
+      return;
+    }
+    var current = currentLanguage();
+    var text = labels();
+    setLanguageAttributes(ui.panel, current.code, current.dir);
+    setLanguageAttributes(ui.launcher, current.code, current.dir);
+    ui.launcherLabel.textContent = text.launcher;
+    ui.launcherHint.hidden = current.code !== ENGLISH || /chat/i.test(text.launcher);
+    ui.title.textContent = text.title;
+    ui.closeButton.setAttribute("aria-label", text.close);
+    ui.exitButton.textContent = text.quick_exit;
+    ui.log.setAttribute("aria-label", text.conversation);
+    ui.inputLabel.textContent = text.input_label;
+    ui.input.placeholder = text.placeholder;
+    ui.sendButton.textContent = text.send;
+    ui.languageLabel.textContent = text.language;
+    ui.languageName.textContent = current.name;
+    ui.languageList.setAttribute("aria-label", text.language);
+    var options = ui.languageList.querySelectorAll("button[data-language]");
+    for (var i = 0; i < options.length; i += 1) {
+      if (options[i].getAttribute("data-language") === current.code) {
+        options[i].setAttribute("aria-current", "true");
+      } else {
+        options[i].removeAttribute("aria-current");
+      }
+    }
+    var prefixes = ui.log.querySelectorAll(".wmp-chat__who");
+    for (var j = 0; j < prefixes.length; j += 1) {
+      prefixes[j].textContent = (prefixes[j].getAttribute("data-from") === "user" ? text.you_said : text.assistant) + " ";
+      setLanguageAttributes(prefixes[j], current.code, current.dir);
+    }
+    var groups = ui.log.querySelectorAll(".wmp-chat__replies");
+    for (var k = 0; k < groups.length; k += 1) {
+      groups[k].setAttribute("aria-label", text.suggested);
+      setLanguageAttributes(groups[k], current.code, current.dir);
+    }
+    if (!ui.typing.hidden) {
+      ui.typingText.textContent = text.typing;
+    }
+    setStatus(ui.root.getAttribute("data-status") || "connecting");
+    renderOffline(ui.offline);
   }
 
   function build() {
@@ -617,10 +889,10 @@
     launcher.setAttribute("aria-expanded", "false");
     launcher.setAttribute("aria-controls", ID + "-panel");
     launcher.appendChild(icon("M4 3h16a2 2 0 0 1 2 2v11a2 2 0 0 1-2 2H8l-5 4V5a2 2 0 0 1 1-2zm3 6v2h10V9H7zm0-3v2h10V6H7zm0 6v2h7v-2H7z"));
-    launcher.appendChild(el("span", "wmp-chat__launcher-label", settings.launcherLabel));
-    if (!/chat/i.test(settings.launcherLabel)) {
-      launcher.appendChild(visuallyHidden(" (chat)"));
-    }
+    var launcherLabel = el("span", "wmp-chat__launcher-label");
+    var launcherHint = visuallyHidden(" (chat)");
+    launcher.appendChild(launcherLabel);
+    launcher.appendChild(launcherHint);
 
     var panel = el("section", "wmp-chat__panel");
     panel.id = ID + "-panel";
@@ -630,30 +902,53 @@
     panel.setAttribute("aria-labelledby", ID + "-title");
 
     var exitBar = el("div", "wmp-chat__exitbar");
-    var exitButton = el("button", "wmp-chat__exit", "Leave this site quickly");
+    var exitButton = el("button", "wmp-chat__exit");
     exitButton.type = "button";
     exitBar.appendChild(exitButton);
 
     var header = el("div", "wmp-chat__header");
     var heading = el("div", "wmp-chat__heading");
-    var title = el("h2", "wmp-chat__title", settings.title);
+    var title = el("h2", "wmp-chat__title");
     title.id = ID + "-title";
     var status = el("p", "wmp-chat__status");
     status.id = ID + "-status";
     status.setAttribute("role", "status");
     heading.appendChild(title);
     heading.appendChild(status);
+
+    // The language control: a button that shows the list of languages, each named in itself.
+    var languageToggle = el("button", "wmp-chat__lang-toggle");
+    languageToggle.id = ID + "-language";
+    languageToggle.type = "button";
+    languageToggle.setAttribute("aria-expanded", "false");
+    languageToggle.setAttribute("aria-controls", ID + "-languages");
+    languageToggle.appendChild(icon("M12 2a10 10 0 1 0 0 20 10 10 0 0 0 0-20zm6.9 6h-2.9a15.7 15.7 0 0 0-1.4-3.6A8 8 0 0 1 18.9 8zM12 4c.8 1.2 1.5 2.5 1.9 4h-3.8c.4-1.5 1.1-2.8 1.9-4zM4.3 14a8.2 8.2 0 0 1 0-4h3.4a16.5 16.5 0 0 0 0 4H4.3zm.8 2H8c.3 1.3.8 2.5 1.4 3.6A8 8 0 0 1 5.1 16zM8 8H5.1a8 8 0 0 1 4.3-3.6C8.8 5.5 8.3 6.7 8 8zm4 12c-.8-1.2-1.5-2.5-1.9-4h3.8c-.4 1.5-1.1 2.8-1.9 4zm2.3-6H9.7a14.7 14.7 0 0 1 0-4h4.6a14.7 14.7 0 0 1 0 4zm.3 5.6c.6-1.1 1.1-2.3 1.4-3.6h2.9a8 8 0 0 1-4.3 3.6zm1.8-5.6a16.5 16.5 0 0 0 0-4h3.4a8.2 8.2 0 0 1 0 4h-3.4z"));
+    var languageLabel = el("span", "wmp-chat__lang-label");
+    var languageName = el("span", "wmp-chat__lang-name");
+    var languageText = el("span", "wmp-chat__lang-text");
+    languageText.appendChild(languageLabel);
+    languageText.appendChild(document.createTextNode(": "));
+    languageText.appendChild(languageName);
+    languageToggle.appendChild(languageText);
+    languageToggle.hidden = languages.length < 2;
+    heading.appendChild(languageToggle);
+
     var closeButton = el("button", "wmp-chat__close");
     closeButton.type = "button";
-    closeButton.setAttribute("aria-label", "Close chat");
     closeButton.appendChild(icon("M6.4 5 12 10.6 17.6 5 19 6.4 13.4 12l5.6 5.6-1.4 1.4-5.6-5.6L6.4 19 5 17.6 10.6 12 5 6.4z"));
     header.appendChild(heading);
     header.appendChild(closeButton);
 
+    var languagesBox = el("div", "wmp-chat__languages");
+    languagesBox.id = ID + "-languages";
+    languagesBox.hidden = true;
+    var languageList = el("ul", "wmp-chat__languages-list");
+    renderLanguageList(languageList);
+    languagesBox.appendChild(languageList);
+
     var log = el("div", "wmp-chat__log");
     log.id = ID + "-log";
     log.setAttribute("role", "log");
-    log.setAttribute("aria-label", "Conversation");
     log.tabIndex = 0; // keyboard users can scroll it
     state.messages.forEach(function (message) {
       log.appendChild(renderMessage(message));
@@ -676,11 +971,10 @@
     var offline = el("div", "wmp-chat__offline");
     offline.id = ID + "-offline";
     offline.hidden = true;
-    renderOffline(offline);
 
     var form = el("form", "wmp-chat__form");
     form.noValidate = true;
-    var label = el("label", "wmp-chat__sr", "Type your message");
+    var label = el("label", "wmp-chat__sr");
     label.htmlFor = ID + "-input";
     var row = el("div", "wmp-chat__row");
     var input = el("input", "wmp-chat__input");
@@ -689,9 +983,9 @@
     input.name = "message";
     input.autocomplete = "off";
     input.maxLength = MAX_MESSAGE_CHARS;
-    input.placeholder = "Type your question";
+    input.dir = "auto"; // what the person types sets its direction
     input.setAttribute("enterkeyhint", "send");
-    var sendButton = el("button", "wmp-chat__send", "Send");
+    var sendButton = el("button", "wmp-chat__send");
     sendButton.type = "submit";
     row.appendChild(input);
     row.appendChild(sendButton);
@@ -700,6 +994,7 @@
 
     panel.appendChild(exitBar);
     panel.appendChild(header);
+    panel.appendChild(languagesBox);
     panel.appendChild(log);
     panel.appendChild(typing);
     panel.appendChild(offline);
@@ -716,10 +1011,24 @@
     });
     closeButton.addEventListener("click", close);
     exitButton.addEventListener("click", quickExit);
+    languageToggle.addEventListener("click", function () {
+      showLanguageList(!isLanguageListOpen());
+      if (isLanguageListOpen()) {
+        var current = languageList.querySelector("button[aria-current]") || languageList.querySelector("button");
+        if (current) {
+          current.focus();
+        }
+      }
+    });
     root.addEventListener("keydown", function (event) {
       if ((event.key === "Escape" || event.key === "Esc") && isOpen()) {
         event.preventDefault();
-        close();
+        if (isLanguageListOpen()) {
+          showLanguageList(false); // Escape closes the list of languages first
+          languageToggle.focus();
+        } else {
+          close();
+        }
       }
     });
     form.addEventListener("submit", function (event) {
@@ -735,10 +1044,14 @@
     });
 
     ui = {
-      root: root, launcher: launcher, panel: panel, status: status, log: log, typing: typing,
-      typingText: typingText, offline: offline, input: input
+      root: root, launcher: launcher, launcherLabel: launcherLabel, launcherHint: launcherHint, panel: panel,
+      title: title, status: status, closeButton: closeButton, exitButton: exitButton, log: log, typing: typing,
+      typingText: typingText, offline: offline, input: input, inputLabel: label, sendButton: sendButton,
+      languageToggle: languageToggle, languageLabel: languageLabel, languageName: languageName,
+      languages: languagesBox, languageList: languageList
     };
-    setStatus("connecting");
+    root.setAttribute("data-status", "connecting");
+    relabel();
     document.body.appendChild(root);
   }
 
@@ -776,6 +1089,11 @@
     wirePageQuickExit();
     Promise.all([loadStylesheet(), loadConfig()]).then(function (results) {
       config = results[1];
+      languages = readLanguages(config.languages);
+      if (!findLanguage(state.language)) {
+        state.language = ENGLISH; // a language this config.json no longer has
+        state.chosen = false;
+      }
       if (exiting) {
         return;
       }
