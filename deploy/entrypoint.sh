@@ -1,29 +1,22 @@
 #!/bin/sh
-# The container's entrypoint (deploy/Dockerfile): `assistant rasa` or `assistant actions`.
-#   rasa     the Rasa server on 0.0.0.0:${RASA_PORT:-5005} (the pod's address; the Service and the
-#            Ingress are in front), with ENDPOINTS (endpoints.production.yml): PostgreSQL and
-#            Redis from TRACKER_STORE_* and REDIS_*. Starts only if the model's sha256 matches the
-#            one recorded at training. The HTTP API stays off unless RASA_ENABLE_API=true, and then
-#            needs RASA_JWT_SECRET (scripts/rasa_server.py refuses to start otherwise).
-#   actions  the action server on 127.0.0.1:${ACTION_SERVER_PORT:-5055} only: reachable from the
-#            Rasa server in the same pod, from nothing else.
+# The container's entrypoint (deploy/Dockerfile): `assistant rasa`, `assistant actions` or
+# `assistant refusals`.
+#   rasa     the Rasa server on ${RASA_INTERFACE}:${RASA_PORT} (0.0.0.0:5005 in the image: the pod's
+#            address; the Service and the Ingress are in front), with ENDPOINTS
+#            (endpoints.production.yml): PostgreSQL and Redis from TRACKER_STORE_* and REDIS_*.
+#            Starts only if the model's sha256 matches the one recorded at training. The HTTP API
+#            stays off unless RASA_ENABLE_API=true, and then needs RASA_JWT_SECRET (the launcher,
+#            server/launcher.py, refuses to start otherwise).
+#   actions  the action server on 127.0.0.1:${ACTION_SERVER_PORT} only: reachable from the Rasa
+#            server in the same pod, from nothing else.
+#   refusals the Ingress's default backend on 0.0.0.0:${REFUSALS_PORT:-8080}: the assistant's reply
+#            with 101 and 999 for every request the Ingress refuses (server/refusals.py,
+#            deploy/k8s/refusals.yaml).
+# The commands and the defaults are those of `make run`: server/commands.py, server/settings.py.
 set -eu
 cd "${APP_DIR:-/app}"
-role="${1:-rasa}"
-case "$role" in
-  rasa)
-    python -m scripts.model_integrity verify "${RASA_MODEL:-models/assistant.tar.gz}"
-    exec python -m scripts.rasa_server run \
-      --model "${RASA_MODEL:-models/assistant.tar.gz}" \
-      --endpoints "${ENDPOINTS:-endpoints.production.yml}" \
-      --credentials credentials.yml \
-      --interface "${RASA_INTERFACE:-0.0.0.0}" --port "${RASA_PORT:-5005}"
-    ;;
-  actions)
-    SANIC_HOST=127.0.0.1 exec rasa run actions --actions actions --port "${ACTION_SERVER_PORT:-5055}"
-    ;;
-  *)
-    echo "usage: assistant rasa|actions" >&2
-    exit 2
-    ;;
+case "${1:-rasa}" in
+  rasa|actions) exec python -m server start "${1:-rasa}" ;;
+  refusals) exec python -m server.refusals --port "${REFUSALS_PORT:-8080}" ;;
+  *) echo "usage: assistant rasa|actions|refusals" >&2; exit 2 ;;
 esac
