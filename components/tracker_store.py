@@ -135,6 +135,9 @@ class CachedSQLTrackerStore(SQLTrackerStore):
     async def retrieve(self, sender_id: Text) -> Optional[DialogueStateTracker]:
         with self.engine.connect() as connection:
             newest_event_id = connection.execute(self._newest_event_id_sql, {"sender_id": sender_id}).scalar()
+        if newest_event_id is None:  # no event of this conversation is stored: Rasa's query finds nothing too
+            self._forget(sender_id)
+            return None
         cached = self._cache.get(sender_id)
         if (
             cached is not None
@@ -145,7 +148,7 @@ class CachedSQLTrackerStore(SQLTrackerStore):
             return cached.tracker
         self._forget(sender_id)
         tracker = await super().retrieve(sender_id)
-        if tracker is not None and newest_event_id is not None:
+        if tracker is not None:
             self._remember(tracker, newest_event_id)
         return tracker
 

@@ -137,3 +137,14 @@ def test_the_store_fails_the_turn_instead_of_starting_afresh_or_keeping_it_in_me
         asyncio.run(wrapped.save(tracker))
     assert wrapped._fallback_tracker_store is None  # nothing was kept in memory instead
     assert store._cache.get("someone") is None
+
+
+async def test_a_conversation_with_nothing_stored_is_not_looked_for_again(db, monkeypatch):
+    replica = store(db)
+    await a_turn(replica, "known", "hello")
+
+    async def rasa_query(self, sender_id):
+        raise AssertionError("Rasa's query ran for a conversation with no stored event")
+
+    monkeypatch.setattr("rasa.core.tracker_store.SQLTrackerStore.retrieve", rasa_query)
+    assert await replica.retrieve("new") is None
