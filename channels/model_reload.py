@@ -100,6 +100,9 @@ class ModelReloadChannel(InputChannel):
                     return response.json({"error": f"could not load the model: {type(error).__name__}"}, status=422)
                 swap_in(agent, processor)
                 self.loaded_sha256 = digest
+                from server import patches
+
+                patches.settle_memory()  # the previous model is freed, the new one kept out of collections
             logger.info("Reloaded model %s (sha256 %s).", self.model, digest)
             return response.json({"model": str(self.model), "sha256": digest})
 

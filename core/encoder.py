@@ -7,12 +7,14 @@ a cache keyed by the text: the committed data/embedding_cache.npz, refreshed wit
 (written by `make train`). A text missing from both is embedded when needed.
 """
 
+import contextlib
+import contextvars
 import hashlib
 import os
 import threading
 from collections import OrderedDict
 from pathlib import Path
-from typing import Dict, Optional, Sequence, Set
+from typing import Dict, Iterator, List, Optional, Sequence, Set
 
 import numpy as np
 
@@ -23,7 +25,29 @@ COMMITTED_CACHE = ROOT / "data" / "embedding_cache.npz"
 LOCAL_CACHE = ROOT / "var" / "embedding_cache.npz"
 
 _lock = threading.Lock()
+_engine_lock = threading.Lock()  # one text through the engine at a time, whichever thread asks
 _encoder = None
+_cached_only = contextvars.ContextVar("embeddings_cached_only", default=False)
+
+
+class EmbeddingNeeded(Exception):
+    """embed() was asked, under cached_only(), for texts whose embeddings it does not hold yet."""
+
+    def __init__(self, texts: List[str]) -> None:
+        super().__init__(f"{len(texts)} text(s) to embed first")
+        self.texts = texts
+
+
+@contextlib.contextmanager
+def cached_only() -> Iterator[None]:
+    """Within this block embed() answers only from its latest embeddings and raises EmbeddingNeeded
+    for the others, so that a caller can embed them elsewhere (the server: in a worker thread, while
+    its event loop answers other people) and try again."""
+    token = _cached_only.set(True)
+    try:
+        yield
+    finally:
+        _cached_only.reset(token)
 
 
 def _load() -> object:
@@ -59,8 +83,12 @@ def embed(texts: Sequence[str]) -> np.ndarray:
                 found[k] = _recent[k]
                 _recent.move_to_end(k)
     missing = {k: text for k, text in zip(keys, texts, strict=True) if k not in found}
+    if missing and _cached_only.get():
+        raise EmbeddingNeeded(list(missing.values()))
     if missing:
-        vectors = np.asarray(_load().query(list(missing.values())), dtype=np.float32).reshape(-1, DIM)
+        engine = _load()
+        with _engine_lock:
+            vectors = np.asarray(engine.query(list(missing.values())), dtype=np.float32).reshape(-1, DIM)
         found.update(zip(missing, vectors, strict=True))
         with _lock:
             _recent.update(zip(missing, vectors, strict=True))

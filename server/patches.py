@@ -1,4 +1,4 @@
-"""Nine patches of Rasa internals that remove costs profiling found (docs/profiling.md).
+"""Rasa patches (fixes 1 to 12; fix 7 was removed) that remove costs profiling found (docs/profiling.md).
 
 Each patch replaces one attribute of a Rasa class with a function here that keeps Rasa's
 behaviour (the same results and errors) and was checked against the Rasa source of `checked_with`.
@@ -8,7 +8,9 @@ ALLOW_UNCHECKED_RASA_PATCHES=1; `status()` says which patches are in effect in t
 
 1. Every action server reply is checked with `jsonschema.validate`, which re-checks the schema
    itself against the JSON-Schema meta-schema on every call: over half of the time per message.
-   Here the validator is built once; replies are still validated against the same schema.
+   Here the validator is built once, and a reply is checked first with one small validator per
+   event type (the branches of the schema's `oneOf`); only a reply those reject goes through the
+   whole schema, which gives Rasa's own error. Replies are still validated against the same schema.
 2. Reading a conversation from the store looks up each event's class by scanning every
    subclass of Event, for every event: a third of the time in a long conversation. Here the
    lookup is a dictionary built once (same classes, same errors).
@@ -22,7 +24,7 @@ ALLOW_UNCHECKED_RASA_PATCHES=1; `status()` says which patches are in effect in t
 5. Every call to the action server opens a new HTTP client session and a new connection. Here
    each endpoint keeps one session per event loop, whose idle connections are reused for
    KEEP_ALIVE_SECONDS (shorter than the action server's own 5 s, so a connection the server is
-   closing is never reused).
+   closing is never reused). The call's JSON is written with ujson (the same JSON, faster).
 6. Each message runs the model graph three times (understanding, then two predictions) through
    dask, whose scheduler costs as much again as the components it calls. Here the same nodes
    are called in an order computed once per set of targets and inputs, with the same arguments,
@@ -38,10 +40,23 @@ ALLOW_UNCHECKED_RASA_PATCHES=1; `status()` says which patches are in effect in t
    TEDPolicy), and Rasa's entity extractor base imports `rasa.utils.train_utils`, which it uses
    only in training. Here the training schema is built when first read (never, when serving), and
    `rasa.utils.train_utils` is imported on first use; both are the same as before once used.
+10. Whether the domain is empty is worked out again on every message (from its dictionary form).
+    A domain does not change once loaded, so here the answer is kept on the domain.
+11. The sentence encoder (core/encoder.py) takes several milliseconds for a text it has not seen,
+    and ran in the event loop's thread, where every other conversation waited for it. Here a
+    message is understood with the encoder allowed only cached embeddings; when a component needs
+    new ones (encoder.EmbeddingNeeded), they are computed in the encoder's own thread while the
+    loop serves others, and the message is understood again (the same result as inline).
+12. The loaded model is millions of objects that Python's cycle collector scanned again in every
+    full collection: pauses of about 300 ms under load. Here, once the model is loaded (and after
+    a reload, channels/model_reload.py), garbage is collected and what is alive is frozen
+    (gc.freeze): it stays, but is no longer scanned.
 """
 
 import asyncio
+import concurrent.futures
 import copy
+import gc
 import importlib
 import importlib.machinery
 import inspect
@@ -81,15 +96,20 @@ _import_on_first_use(TRAIN_UTILS)
 # ruff: noqa: E402  (every import below comes after fixes 8 and 9)
 import aiohttp
 import rasa
+import rasa.core.run
 import rasa.shared.utils.common
+import ujson
 from jsonschema import ValidationError
 from jsonschema.validators import validator_for
 from rasa.core.actions.action import RemoteAction
+from rasa.core.channels.channel import UserMessage
 from rasa.core.constants import DEFAULT_REQUEST_TIMEOUT
-from rasa.engine.exceptions import GraphRunError
+from rasa.core.processor import MessageProcessor
+from rasa.engine.exceptions import GraphComponentException, GraphRunError
 from rasa.engine.graph import GraphSchema
 from rasa.engine.runner.dask import DaskGraphRunner
 from rasa.engine.storage.storage import ModelMetadata
+from rasa.shared.core.domain import Domain
 from rasa.shared.core.events import (
     ActionReverted,
     ActiveLoop,
@@ -100,6 +120,8 @@ from rasa.shared.core.events import (
 )
 from rasa.shared.core.trackers import DialogueStateTracker, EventVerbosity
 from rasa.utils.endpoints import EndpointConfig
+
+from core import encoder
 
 ACTION_EVENTS_SENT = 20
 KEEP_ALIVE_SECONDS = 2.0
@@ -113,7 +135,47 @@ def _action_reply_validator() -> Any:
     return validator_class(schema)
 
 
+@lru_cache(maxsize=1)
+def _quick_reply_checks() -> Optional[Tuple[Any, Any, Dict[Text, Any]]]:
+    """Validators for a reply without its events, for what every event needs, and for each event type.
+
+    Rasa's schema says an event must match exactly one of 23 schemas (`oneOf`), each of which
+    differs from the others in the constant its "event" must be: checking an event against all 23
+    builds 22 failures (most of the time per reply). An event whose "event" is one type's constant
+    matches that type's schema or none, so checking that one alone gives the same verdict. None
+    when the schema is not of that shape (then every reply gets the whole schema).
+    """
+    schema = copy.deepcopy(RemoteAction.action_response_format_spec())
+    event = schema["properties"]["events"].pop("items")
+    branches = event.pop("oneOf", [])
+    types = [branch.get("properties", {}).get("event", {}).get("const") for branch in branches]
+    if not branches or "event" not in event.get("required", []) or None in types or len(set(types)) < len(types):
+        return None
+
+    def validator(part: Dict[Text, Any]) -> Any:
+        return validator_for(part)(part)
+
+    return validator(schema), validator(event), dict(zip(types, map(validator, branches), strict=True))
+
+
+def _valid_quickly(result: Any) -> bool:
+    """True only if Rasa's schema accepts `result` (False says nothing: then the whole schema decides)."""
+    checks = _quick_reply_checks()
+    if checks is None or not checks[0].is_valid(result):
+        return False
+    _, every_event, by_type = checks
+    for event in result.get("events") or []:
+        kind = event.get("event") if isinstance(event, dict) else None
+        if not isinstance(kind, str) or kind not in by_type:
+            return False
+        if not (every_event.is_valid(event) and by_type[kind].is_valid(event)):
+            return False
+    return True
+
+
 def validate_action_result(self: RemoteAction, result: Dict[Text, Any]) -> bool:
+    if _valid_quickly(result):
+        return True
     try:
         _action_reply_validator().validate(result)
         return True
@@ -184,6 +246,17 @@ def applied_events(self: DialogueStateTracker) -> List[Event]:
     return list(applied)
 
 
+_original_is_empty = Domain.is_empty
+
+
+def domain_is_empty_once(self: Domain) -> bool:
+    """Rasa's Domain.is_empty, worked out once per domain (a domain is not changed once built)."""
+    answer = self.__dict__.get("_is_empty")
+    if answer is None:
+        answer = self.__dict__["_is_empty"] = _original_is_empty(self)
+    return answer
+
+
 class _KeptSession:
     """Stands in for `async with endpoint.session() as session`, without closing the session at the end."""
 
@@ -208,6 +281,7 @@ def kept_session(self: EndpointConfig) -> _KeptSession:
             auth=auth,
             timeout=aiohttp.ClientTimeout(total=DEFAULT_REQUEST_TIMEOUT),
             connector=aiohttp.TCPConnector(keepalive_timeout=KEEP_ALIVE_SECONDS),
+            json_serialize=ujson.dumps,
         )
         kept = self.__dict__["_kept_session"] = (loop, session)
     return _KeptSession(kept[1])
@@ -261,6 +335,54 @@ def run_graph_in_order(
     return dict(results[target] for target in run_targets)
 
 
+# The sentence encoder's own thread: it runs outside the GIL (a C engine), on the other core.
+_ENCODER_THREAD = concurrent.futures.ThreadPoolExecutor(max_workers=1, thread_name_prefix="encoder")
+ENCODER_ROUNDS = 3
+_original_parse_message = MessageProcessor.parse_message
+
+
+def _embedding_needed(error: Optional[BaseException]) -> Optional[encoder.EmbeddingNeeded]:
+    while error is not None and not isinstance(error, encoder.EmbeddingNeeded):
+        error = error.__cause__
+    return error
+
+
+async def parse_message_encoding_in_thread(
+    self: MessageProcessor,
+    message: UserMessage,
+    tracker: Optional[DialogueStateTracker] = None,
+    only_output_properties: bool = True,
+) -> Dict[Text, Any]:
+    """Rasa's MessageProcessor.parse_message, with the sentence encoder run in its own thread."""
+    for _ in range(ENCODER_ROUNDS):
+        try:
+            with encoder.cached_only():
+                return await _original_parse_message(self, message, tracker, only_output_properties)
+        except GraphComponentException as error:
+            needed = _embedding_needed(error)
+            if needed is None:
+                raise
+        await asyncio.get_running_loop().run_in_executor(_ENCODER_THREAD, encoder.embed, needed.texts)
+    return await _original_parse_message(self, message, tracker, only_output_properties)
+
+
+_original_load_agent_on_start = rasa.core.run.load_agent_on_start
+
+
+def settle_memory() -> None:
+    """Collect what is garbage, then keep every object alive now out of later collections (gc.freeze)."""
+    gc.unfreeze()
+    gc.collect()
+    gc.freeze()
+
+
+async def load_agent_on_start_then_settle(*args: Any, **kwargs: Any) -> Any:
+    """Rasa's load_agent_on_start, then settle_memory(): the model stays out of the collector's scans."""
+    agent = await _original_load_agent_on_start(*args, **kwargs)
+    settle_memory()
+    return agent
+
+
 class _SchemaOnFirstUse(GraphSchema):
     """A graph schema built from its serialized form when its nodes are first read."""
 
@@ -303,6 +425,8 @@ class Patch:
 
     @property
     def target(self) -> str:
+        if isinstance(self.owner, types.ModuleType):
+            return f"{self.owner.__name__}.{self.attribute}"
         return f"{self.owner.__module__}.{self.owner.__qualname__}.{self.attribute}"
 
     def apply(self) -> None:
@@ -334,6 +458,21 @@ PATCHES: Tuple[Patch, ...] = (
     Patch(4, "applied events extended incrementally", DialogueStateTracker, "applied_events", applied_events),
     Patch(5, "one kept HTTP session per action endpoint", EndpointConfig, "session", kept_session),
     Patch(6, "the model graph run without dask", DaskGraphRunner, "run", run_graph_in_order),
+    Patch(10, "whether the domain is empty worked out once", Domain, "is_empty", domain_is_empty_once),
+    Patch(
+        11,
+        "the sentence encoder run in its own thread",
+        MessageProcessor,
+        "parse_message",
+        parse_message_encoding_in_thread,
+    ),
+    Patch(
+        12,
+        "the loaded model kept out of the garbage collector's scans",
+        rasa.core.run,
+        "load_agent_on_start",
+        load_agent_on_start_then_settle,
+    ),
     Patch(
         9,
         "the training graph's schema built when first read",

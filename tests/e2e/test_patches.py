@@ -94,6 +94,35 @@ def test_the_model_graph_runs_without_dask_exactly_as_with_it(agent, text):
 
 
 @pytest.mark.slow
+async def test_the_encoder_runs_in_its_own_thread_and_the_understanding_is_the_same(agent, monkeypatch):
+    import threading
+
+    from rasa.core.channels.channel import UserMessage
+
+    from core import encoder
+
+    engine, threads = encoder._load(), []
+    original_query = engine.query
+
+    def query(texts):
+        threads.append(threading.current_thread().name)
+        return original_query(texts)
+
+    monkeypatch.setattr(engine, "query", query)
+    monkeypatch.setattr(encoder, "_recent", type(encoder._recent)())
+    for text in ["qwzx florp vindle", "ktoś chodzi pod moim oknem", "hi"]:
+        message = UserMessage(text, sender_id="u")
+        in_thread = await patches.parse_message_encoding_in_thread(agent.processor, message)
+        encoder._recent.clear()
+        inline = await patches._original_parse_message(agent.processor, message)
+        encoder._recent.clear()
+        assert in_thread == inline, text
+    assert threads and len(threads) % 2 == 0, threads
+    assert all(name.startswith("encoder") for name in threads[0::2]), threads
+    assert all(name == threading.main_thread().name for name in threads[1::2]), threads
+
+
+@pytest.mark.slow
 def test_the_launcher_keeps_jax_out_of_the_server():
     code = (
         "import sys, server.patches, rasa.core.agent, tensorflow\n"
@@ -155,7 +184,7 @@ def test_every_patch_is_in_effect_in_the_running_server(assistant):
     with urllib.request.urlopen(request, timeout=10) as reply:
         status = json.loads(reply.read())
     assert status["rasa"] == "3.6.21"
-    assert status["patches"] == {f"fix {number}": True for number in (1, 2, 3, 4, 5, 6, 8, 9)}, status
+    assert status["patches"] == {f"fix {number}": True for number in (1, 2, 3, 4, 5, 6, 8, 9, 10, 11, 12)}, status
     assert status["tensorflow_loaded"] is False
     assert status["sha256"] == recorded_sha256(MODEL)
     denied = urllib.request.Request(assistant.url + "/webhooks/model/status")

@@ -1,15 +1,20 @@
 """The fixes scripts/patches.py applies to Rasa behave exactly like Rasa's own code."""
 
 import pytest
-from jsonschema import ValidationError
+import ujson
+from jsonschema import ValidationError, validate
 from rasa.core.actions.action import RemoteAction
 from rasa.shared.core.domain import Domain
 from rasa.shared.core.events import (
     ActionExecuted,
     ActionReverted,
     ActiveLoop,
+    AllSlotsReset,
     BotUttered,
+    ConversationPaused,
+    ConversationResumed,
     Event,
+    FollowupAction,
     Restarted,
     SessionStarted,
     SlotSet,
@@ -23,6 +28,7 @@ from server import patches
 
 ORIGINAL_RESOLVE = Event.resolve_by_type
 ORIGINAL_APPLIED = DialogueStateTracker.applied_events
+ORIGINAL_IS_EMPTY = patches._original_is_empty
 
 
 def turn(text="hi", intent="greet"):
@@ -66,7 +72,7 @@ def test_another_rasa_version_is_refused_with_what_to_recheck():
         patches.apply(version="3.7.0", environ={})
     message = str(refused.value)
     assert "Rasa 3.7.0" in message and "ALLOW_UNCHECKED_RASA_PATCHES=1" in message
-    assert all(f"fix {number} " in message for number in (1, 2, 3, 4, 5, 6, 8, 9))
+    assert all(f"fix {number} " in message for number in (1, 2, 3, 4, 5, 6, 8, 9, 10, 11, 12))
     assert patches.unchecked("3.6.21") == []
 
 
@@ -74,7 +80,7 @@ def test_the_switch_applies_them_on_another_version(monkeypatch):
     applied = []
     monkeypatch.setattr(patches.Patch, "apply", lambda self: applied.append(self.number))
     patches.apply(version="3.7.0", environ={"ALLOW_UNCHECKED_RASA_PATCHES": "1"})
-    assert sorted(applied) == [1, 2, 3, 4, 5, 6, 9]
+    assert sorted(applied) == [1, 2, 3, 4, 5, 6, 9, 10, 11, 12]
 
 
 @pytest.mark.parametrize("type_name", ["user", "bot", "action", "slot", "restart", "session_started", "active_loop"])
@@ -94,6 +100,83 @@ def test_action_replies_are_still_validated():
     assert patches.validate_action_result(action, {"events": [], "responses": [{"text": "hi"}]})
     with pytest.raises(ValidationError, match="Failed to validate Action server response"):
         patches.validate_action_result(action, {"events": "not a list"})
+
+
+EVERY_KIND_OF_EVENT = [
+    event.as_dict()
+    for event in [
+        *turn(),
+        SlotSet("language", "pl"),
+        SlotSet("last_route", None),
+        SessionStarted(),
+        Restarted(),
+        ActionReverted(),
+        UserUtteranceReverted(),
+        ActiveLoop(None),
+        FollowupAction("action_listen"),
+        AllSlotsReset(),
+        ConversationPaused(),
+        ConversationResumed(),
+        UserUttered("hi", {"name": "greet", "confidence": 0.9}, [{"entity": "e", "value": 1, "start": 0, "end": 2}]),
+    ]
+]
+INVALID_EVENTS = [
+    {},
+    {"event": "topic"},
+    {"event": 3},
+    {"event": ["slot"]},
+    {"event": "slot", "name": "language"},
+    {"event": "slot", "name": 1, "value": "pl"},
+    {"event": "slot", "name": "language", "value": "pl", "timestamp": "now"},
+    {"event": "bot", "metadata": []},
+    {"event": "user", "text": 5},
+    {"event": "user", "parse_data": {"intent": {"name": 3}}},
+    {"event": "user", "parse_data": {"entities": [{"entity": "e"}]}},
+    {"event": "entities"},
+    {"event": "action", "hide_rule_turn": "yes"},
+    "slot",
+    None,
+]
+
+
+def rasa_accepts(reply):
+    try:
+        validate(reply, RemoteAction.action_response_format_spec())  # Rasa's own check
+        return True
+    except ValidationError:
+        return False
+
+
+def test_the_quick_check_of_action_replies_accepts_only_what_rasa_accepts():
+    valid = [{"events": [event], "responses": [{"text": "hi", "buttons": []}]} for event in EVERY_KIND_OF_EVENT]
+    valid += [{"events": EVERY_KIND_OF_EVENT, "responses": []}, {}, {"responses": [{"text": "hi"}]}]
+    invalid = [{"events": [event]} for event in INVALID_EVENTS]
+    invalid += [{"events": EVERY_KIND_OF_EVENT + [event]} for event in INVALID_EVENTS]
+    invalid += [[], "text", {"events": None}, {"responses": "hi"}, {"responses": ["hi"]}]
+    for reply in valid:
+        assert rasa_accepts(reply) and patches._valid_quickly(reply), reply
+    for reply in invalid:
+        assert not rasa_accepts(reply) and not patches._valid_quickly(reply), reply
+        with pytest.raises(ValidationError, match="Failed to validate Action server response"):
+            patches.validate_action_result(RemoteAction("a", None), reply)
+
+
+def test_whether_a_domain_is_empty_is_rasas_answer():
+    domain = Domain.from_yaml("intents: [greet]\nresponses:\n  utter_greet:\n  - text: hi\n")
+    assert patches.domain_is_empty_once(Domain.empty()) is ORIGINAL_IS_EMPTY(Domain.empty()) is True
+    assert patches.domain_is_empty_once(domain) is ORIGINAL_IS_EMPTY(domain) is False
+    assert patches.domain_is_empty_once(domain) is False  # answered from the domain the second time
+
+
+def test_the_action_call_is_sent_as_the_same_json():
+    import json
+
+    endpoint = EndpointConfig("http://127.0.0.1:5055/webhook", enable_selective_domain=True)
+    tracker = DialogueStateTracker("u", [])
+    for event in turn("zażółć gęślą jaźń / ميرا شوہر") * 3 + [SlotSet("language", "pl")]:
+        tracker.update(event)
+    call = patches.action_call_with_recent_events(RemoteAction("a", endpoint), tracker, Domain.empty())
+    assert json.loads(ujson.dumps(call)) == json.loads(json.dumps(call))
 
 
 def test_the_action_server_gets_the_latest_events_and_no_domain():
@@ -121,8 +204,36 @@ async def test_an_endpoint_keeps_one_session_per_event_loop():
     async with patches.kept_session(endpoint) as again:
         pass
     assert kept is again and not kept.closed
+    assert kept._json_serialize is ujson.dumps
     assert kept.headers["X-Test"] == "1" and kept.timeout.total == first.timeout.total
     await kept.close()
     async with patches.kept_session(endpoint) as after_close:
         assert after_close is not kept and not after_close.closed
     await after_close.close()
+
+
+async def test_the_loaded_model_is_kept_out_of_later_collections(monkeypatch):
+    import gc
+    import weakref
+
+    class Node:
+        pass
+
+    agent, garbage = object(), []
+
+    async def load(*args, **kwargs):
+        cycle = Node()
+        cycle.itself = cycle  # garbage that only a collection frees
+        garbage.append(weakref.ref(cycle))
+        return agent
+
+    monkeypatch.setattr(patches, "_original_load_agent_on_start", load)
+    try:
+        gc.unfreeze()
+        gc.disable()  # no collection but settle_memory's
+        assert await patches.load_agent_on_start_then_settle("model") is agent
+        assert garbage[0]() is None
+        assert gc.get_freeze_count() > 0
+    finally:
+        gc.enable()
+        gc.unfreeze()
