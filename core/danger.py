@@ -17,8 +17,17 @@ from typing import Any, Callable, Dict, Iterable, List, Optional, Sequence, Tupl
 import numpy as np
 import yaml
 
-from core import emergency
-from core.text_models import classifier, join, load_parts, make_features, normalise, probabilities, save_parts
+from core import emergency, yaml_data
+from core.text_models import (
+    classifier,
+    fit_side_by_side,
+    join,
+    load_parts,
+    make_features,
+    normalise,
+    probabilities,
+    save_parts,
+)
 
 ROOT = Path(__file__).resolve().parent.parent
 DATA_DIR = ROOT / "data" / "danger"
@@ -31,7 +40,7 @@ class DangerDataError(ValueError):
 
 def read_file(path: Path) -> List[Tuple[str, int]]:
     try:
-        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+        raw = yaml_data.load(path.read_text(encoding="utf-8"))
     except (OSError, yaml.YAMLError) as error:
         raise DangerDataError(f"{path}: cannot read it: {error}") from None
     if not isinstance(raw, dict) or not raw or not set(raw) <= set(LABELS):
@@ -135,8 +144,10 @@ class DangerModel:
         normalised = [normalise(text) for text in texts]
         features = make_features()
         sparse, y = features.fit_transform(normalised), np.asarray(labels)
-        quick = classifier(c_quick).fit(sparse, y)
-        full = classifier(c_full).fit(join(sparse, embeddings(normalised)), y)
+        dense = embeddings(normalised)
+        quick, full = fit_side_by_side(
+            lambda: classifier(c_quick).fit(sparse, y), lambda: classifier(c_full).fit(join(sparse, dense), y)
+        )
         return cls(features, quick, full, gate)
 
     def quick_scores(self, texts: Sequence[str]) -> np.ndarray:

@@ -13,7 +13,15 @@ from typing import Any, Callable, List, Optional, Sequence, Tuple
 import numpy as np
 from sklearn.linear_model import LogisticRegression
 
-from core.text_models import classifier, load_parts, make_features, normalise, probabilities, save_parts
+from core.text_models import (
+    classifier,
+    fit_side_by_side,
+    load_parts,
+    make_features,
+    normalise,
+    probabilities,
+    save_parts,
+)
 
 Embed = Callable[[Sequence[str]], np.ndarray]
 
@@ -38,8 +46,11 @@ class IntentModel:
         normalised = [normalise(text) for text in texts]
         features = make_features()
         sparse, y = features.fit_transform(normalised), np.asarray(intents)
-        quick = classifier(c).fit(sparse, y)
-        full = LogisticRegression(C=1.0, class_weight="balanced", max_iter=3000).fit(embeddings(normalised), y)
+        dense = embeddings(normalised)
+        quick, full = fit_side_by_side(
+            lambda: classifier(c).fit(sparse, y),
+            lambda: LogisticRegression(C=1.0, class_weight="balanced", max_iter=3000).fit(dense, y),
+        )
         return cls(features, quick, full, confident_at)
 
     def probabilities(

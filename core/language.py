@@ -175,15 +175,14 @@ def training_examples(
 ) -> List[Tuple[str, str]]:
     """(text, language) from data/nlu/<code>/*.yml and data/danger/<code>.yml, <code>_*.yml (English: data/danger/en/),
     about `per_language` of each, evenly spread over its files (None: all)."""
-    import yaml
-
+    from core import yaml_data
     from core.danger import read_file
 
     examples: List[Tuple[str, str]] = []
     for code in LANGUAGES:
         found: List[Tuple[str, str]] = []
         for path in sorted((nlu_dir / code).glob("*.yml")):
-            for block in (yaml.safe_load(path.read_text(encoding="utf-8")) or {}).get("nlu", []) or []:
+            for block in (yaml_data.load(path.read_text(encoding="utf-8")) or {}).get("nlu", []) or []:
                 for line in str(block.get("examples", "")).splitlines():
                     if line.strip().startswith("- "):
                         found.append((line.strip()[2:].strip(), code))

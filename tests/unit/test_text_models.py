@@ -6,7 +6,7 @@ import pytest
 import scipy.sparse
 from sklearn.linear_model import LogisticRegression
 
-from core.text_models import classifier, join, make_features, probabilities
+from core.text_models import classifier, fit_side_by_side, join, make_features, probabilities
 
 TRAINING = [
     "how do i get crime alerts", "is there a live chat", "whats the non emergency number", "someone is breaking in",
@@ -82,3 +82,16 @@ def test_two_class_scores_with_an_embedding_after_the_features_are_sklearns(fitt
         vector = features.vector(text)
         assert np.abs(probabilities(model, *vector, unseen[index]) - expected[index]).max() < 1e-12, text
         assert np.abs(probabilities(quick, *vector) - expected_quick[index]).max() < 1e-12, text
+
+
+def test_fits_side_by_side_are_the_fits_one_after_the_other(fitted):
+    _, matrix = fitted
+    labels, danger = np.asarray(LABELS * 2), np.asarray([label == "danger" for label in LABELS * 2])
+    embeddings = np.random.default_rng(3).normal(size=(matrix.shape[0], 8))
+    fits = [
+        lambda: classifier(10.0).fit(matrix, labels),
+        lambda: classifier(30.0).fit(join(matrix, embeddings), danger),
+        lambda: LogisticRegression(C=1.0, class_weight="balanced", max_iter=3000).fit(embeddings, labels),
+    ]
+    for together, alone in zip(fit_side_by_side(*fits), [fit() for fit in fits], strict=True):
+        assert np.array_equal(together.coef_, alone.coef_) and np.array_equal(together.intercept_, alone.intercept_)
