@@ -17,7 +17,17 @@ from typing import Dict
 from server import commands
 from server.settings import environment
 
-TRAINING_FILES = ("config.yml", "domain.yml", "data", "components", "core", "catalogue", "actions")
+TRAINING_FILES = (
+    "config.yml",
+    "domain.yml",
+    "data",
+    "components",
+    "core",
+    "catalogue",
+    "actions",
+    "channels",
+    "server",
+)
 
 
 def train(workdir: Path) -> float:

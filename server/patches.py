@@ -51,6 +51,9 @@ ALLOW_UNCHECKED_RASA_PATCHES=1; `status()` says which patches are in effect in t
     full collection: pauses of about 300 ms under load. Here, once the model is loaded (and after
     a reload, channels/model_reload.py), garbage is collected and what is alive is frozen
     (gc.freeze): it stays, but is no longer scanned.
+13. Training writes the model package with tarfile's gzip level 9, a tenth of a full training for
+    an archive no smaller than at gzip's default level 6, which is used here (`make train` runs
+    through the launcher, so training gets these patches too).
 """
 
 import asyncio
@@ -97,6 +100,7 @@ _import_on_first_use(TRAIN_UTILS)
 import aiohttp
 import rasa
 import rasa.core.run
+import rasa.engine.storage.local_model_storage
 import rasa.shared.utils.common
 import ujson
 from jsonschema import ValidationError
@@ -120,6 +124,7 @@ from rasa.shared.core.events import (
 )
 from rasa.shared.core.trackers import DialogueStateTracker, EventVerbosity
 from rasa.utils.endpoints import EndpointConfig
+from tarsafe import TarSafe
 
 from core import encoder
 
@@ -383,6 +388,21 @@ async def load_agent_on_start_then_settle(*args: Any, **kwargs: Any) -> Any:
     return agent
 
 
+MODEL_GZIP_LEVEL = 6
+
+
+class TarSafeAtGzipDefault:
+    """Rasa's TarSafe for the model package, whose archive is written at gzip's default level (6)
+    instead of tarfile's 9: the same files, an archive a few per cent larger, written in a third
+    of the time."""
+
+    @staticmethod
+    def open(name: Any = None, mode: str = "r", *args: Any, **kwargs: Any) -> TarSafe:
+        if mode in ("w:gz", "x:gz"):
+            kwargs.setdefault("compresslevel", MODEL_GZIP_LEVEL)
+        return TarSafe.open(name, mode, *args, **kwargs)
+
+
 class _SchemaOnFirstUse(GraphSchema):
     """A graph schema built from its serialized form when its nodes are first read."""
 
@@ -479,6 +499,13 @@ PATCHES: Tuple[Patch, ...] = (
         ModelMetadata,
         "from_dict",
         classmethod(metadata_with_train_schema_on_first_use),
+    ),
+    Patch(
+        13,
+        "the model package written at gzip's default level",
+        rasa.engine.storage.local_model_storage,
+        "TarSafe",
+        TarSafeAtGzipDefault,
     ),
 )
 JAX_CHECKED_WITH = "3.6.21"

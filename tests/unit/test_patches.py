@@ -72,7 +72,7 @@ def test_another_rasa_version_is_refused_with_what_to_recheck():
         patches.apply(version="3.7.0", environ={})
     message = str(refused.value)
     assert "Rasa 3.7.0" in message and "ALLOW_UNCHECKED_RASA_PATCHES=1" in message
-    assert all(f"fix {number} " in message for number in (1, 2, 3, 4, 5, 6, 8, 9, 10, 11, 12))
+    assert all(f"fix {number} " in message for number in (1, 2, 3, 4, 5, 6, 8, 9, 10, 11, 12, 13))
     assert patches.unchecked("3.6.21") == []
 
 
@@ -80,7 +80,7 @@ def test_the_switch_applies_them_on_another_version(monkeypatch):
     applied = []
     monkeypatch.setattr(patches.Patch, "apply", lambda self: applied.append(self.number))
     patches.apply(version="3.7.0", environ={"ALLOW_UNCHECKED_RASA_PATCHES": "1"})
-    assert sorted(applied) == [1, 2, 3, 4, 5, 6, 9, 10, 11, 12]
+    assert sorted(applied) == [1, 2, 3, 4, 5, 6, 9, 10, 11, 12, 13]
 
 
 @pytest.mark.parametrize("type_name", ["user", "bot", "action", "slot", "restart", "session_started", "active_loop"])
@@ -237,3 +237,21 @@ async def test_the_loaded_model_is_kept_out_of_later_collections(monkeypatch):
     finally:
         gc.enable()
         gc.unfreeze()
+
+
+def gzip_level_flag(path):
+    """The gzip header's XFL byte: 2 when written at level 9, 0 at the levels between 2 and 8."""
+    return path.read_bytes()[8]
+
+
+def test_the_model_package_is_written_at_gzips_default_level(tmp_path):
+    from tarsafe import TarSafe
+
+    (tmp_path / "model").mkdir()
+    (tmp_path / "model" / "weights.txt").write_text("0.5 " * 1000)
+    for opener, name, flag in ((TarSafe, "rasa.tar.gz", 2), (patches.TarSafeAtGzipDefault, "ours.tar.gz", 0)):
+        with opener.open(tmp_path / name, "w:gz") as tar:
+            tar.add(tmp_path / "model", arcname="")
+        assert gzip_level_flag(tmp_path / name) == flag
+    with TarSafe.open(tmp_path / "ours.tar.gz", mode="r:gz") as tar:
+        assert tar.extractfile("weights.txt").read() == b"0.5 " * 1000
