@@ -1,4 +1,6 @@
-"""The fixes scripts/patches.py applies to Rasa behave exactly like Rasa's own code."""
+"""The fixes server/patches.py applies to Rasa behave exactly like Rasa's own code."""
+
+import inspect
 
 import pytest
 import ujson
@@ -13,6 +15,7 @@ from rasa.shared.core.events import (
     BotUttered,
     ConversationPaused,
     ConversationResumed,
+    DefinePrevUserUtteredFeaturization,
     Event,
     FollowupAction,
     Restarted,
@@ -21,7 +24,7 @@ from rasa.shared.core.events import (
     UserUtteranceReverted,
     UserUttered,
 )
-from rasa.shared.core.trackers import DialogueStateTracker
+from rasa.shared.core.trackers import DialogueStateTracker, EventVerbosity
 from rasa.utils.endpoints import EndpointConfig
 
 from server import patches
@@ -29,6 +32,7 @@ from server import patches
 ORIGINAL_RESOLVE = Event.resolve_by_type
 ORIGINAL_APPLIED = DialogueStateTracker.applied_events
 ORIGINAL_IS_EMPTY = patches._original_is_empty
+ORIGINAL_TRACKER_COPY = patches._original_tracker_copy
 
 
 def turn(text="hi", intent="greet"):
@@ -72,7 +76,7 @@ def test_another_rasa_version_is_refused_with_what_to_recheck():
         patches.apply(version="3.7.0", environ={})
     message = str(refused.value)
     assert "Rasa 3.7.0" in message and "ALLOW_UNCHECKED_RASA_PATCHES=1" in message
-    assert all(f"fix {number} " in message for number in (1, 2, 3, 4, 5, 6, 8, 9, 10, 11, 12, 13))
+    assert all(f"fix {number} " in message for number in (1, 2, 3, 4, 5, 6, 8, 9, 10, 11, 12, 13, 14, 15))
     assert patches.unchecked("3.6.21") == []
 
 
@@ -80,7 +84,7 @@ def test_the_switch_applies_them_on_another_version(monkeypatch):
     applied = []
     monkeypatch.setattr(patches.Patch, "apply", lambda self: applied.append(self.number))
     patches.apply(version="3.7.0", environ={"ALLOW_UNCHECKED_RASA_PATCHES": "1"})
-    assert sorted(applied) == [1, 2, 3, 4, 5, 6, 9, 10, 11, 12, 13]
+    assert sorted(applied) == [1, 2, 3, 4, 5, 6, 9, 10, 11, 12, 13, 14, 15]
 
 
 @pytest.mark.parametrize("type_name", ["user", "bot", "action", "slot", "restart", "session_started", "active_loop"])
@@ -255,3 +259,120 @@ def test_the_model_package_is_written_at_gzips_default_level(tmp_path):
         assert gzip_level_flag(tmp_path / name) == flag
     with TarSafe.open(tmp_path / "ours.tar.gz", mode="r:gz") as tar:
         assert tar.extractfile("weights.txt").read() == b"0.5 " * 1000
+
+
+def test_the_processor_copies_only_for_its_debug_log_lines():
+    import re
+
+    import rasa.core.processor
+
+    source = inspect.getsource(rasa.core.processor)
+    uses = re.findall(r"\bcopy\.(\w+)\(", source)
+    assert uses and set(uses) == {"deepcopy"}
+    calls = re.findall(r"structlogger\.debug\((?:[^()]|\([^()]*(?:\([^()]*\)[^()]*)*\))*\)", source)
+    assert sum(call.count("copy.deepcopy(") for call in calls) == len(uses)
+
+
+def test_log_values_are_copied_only_when_debug_lines_are_kept():
+    import logging
+
+    events, level = [UserUttered("hi", {"name": "greet"})], patches.RASA_LOGGER.level
+    try:
+        patches.RASA_LOGGER.setLevel(logging.INFO)
+        assert patches.COPY_FOR_DEBUG_LOGS.deepcopy(events) is events
+        patches.RASA_LOGGER.setLevel(logging.DEBUG)
+        copied = patches.COPY_FOR_DEBUG_LOGS.deepcopy(events)
+        assert copied == events and copied is not events and copied[0] is not events[0]
+    finally:
+        patches.RASA_LOGGER.setLevel(level)
+
+
+def without_timestamp(event):
+    """An event's content; a reset tracker's empty latest message is made when it resets, at that time."""
+    return {key: value for key, value in event.as_dict().items() if key != "timestamp"}
+
+
+def tracker_state(tracker):
+    """Everything a tracker holds (the events by identity: a copy shares them)."""
+    slots = {name: (slot.value, slot.has_been_set) for name, slot in tracker.slots.items()}
+    return {
+        "events": [id(event) for event in tracker.events],
+        "state": tracker.current_state(EventVerbosity.ALL),
+        "slots": slots,
+        "followup_action": tracker.followup_action,
+        "latest_action": tracker.latest_action,
+        "latest_message": without_timestamp(tracker.latest_message),
+        "latest_bot_utterance": without_timestamp(tracker.latest_bot_utterance),
+        "paused": tracker._paused,
+        "active_loop": tracker.active_loop,
+        "ids": (tracker.model_id, tracker.assistant_id, tracker.sender_id, tracker.is_rule_tracker),
+    }
+
+
+def language_slot():
+    from rasa.shared.core.slots import TextSlot
+
+    return TextSlot("language", mappings=[{"type": "custom"}], initial_value="en")
+
+
+def featurized_turn(text="hi", intent="greet"):
+    """A turn as Rasa's processor stores it: the user message's featurization is decided after it."""
+    message, *rest = turn(text, intent)
+    return [message, DefinePrevUserUtteredFeaturization(False), *rest]
+
+
+TURNS_WITH_SLOTS = {
+    "a turn": [ActionExecuted("action_listen")] + turn(),
+    "featurized turns": [ActionExecuted("action_listen")]
+    + featurized_turn() * 2
+    + [SlotSet("language", "pl")]
+    + featurized_turn("thanks", "thank"),
+    "slots and sessions": [ActionExecuted("action_session_start"), SessionStarted(), SlotSet("language", "pl")]
+    + [ActionExecuted("action_listen")]
+    + turn() * 3
+    + [SlotSet("language", "ur"), SlotSet("unknown", 1)]
+    + [ActionExecuted("action_session_start"), SessionStarted(), SlotSet("language", "en")]
+    + turn(),
+    "ends with a session start": turn() + [SlotSet("language", "pl"), SessionStarted()],
+    "no events": [],
+    "user message last": turn() + [SlotSet("language", "pl"), UserUttered("and you", {"name": "chitchat"})],
+}
+
+
+@pytest.mark.parametrize("name", [*SEQUENCES, *TURNS_WITH_SLOTS])
+def test_a_tracker_copy_is_rasas_copy(name):
+    events = {**SEQUENCES, **TURNS_WITH_SLOTS}[name]
+    tracker = DialogueStateTracker.from_events("u", events, [language_slot()])
+    tracker.model_id, tracker.assistant_id = "model", "assistant"
+    flags = [event.use_text_for_featurization for event in events if isinstance(event, UserUttered)]
+    ours, rasas = patches.tracker_copy_from_latest_events(tracker), ORIGINAL_TRACKER_COPY(tracker)
+    assert tracker_state(ours) == tracker_state(rasas)
+    assert [event.use_text_for_featurization for event in events if isinstance(event, UserUttered)] == flags
+    for attribute in ("latest_message", "latest_bot_utterance"):  # the same event, or each a new empty one
+        mine, theirs = getattr(ours, attribute), getattr(rasas, attribute)
+        assert mine is theirs or not any(event is mine or event is theirs for event in tracker.events)
+
+
+def test_a_tracker_copy_changes_apart_from_the_original():
+    tracker = DialogueStateTracker.from_events("u", TURNS_WITH_SLOTS["a turn"], [language_slot()])
+    copied = patches.tracker_copy_from_latest_events(tracker)
+    copied.update(SlotSet("language", "pl"))
+    assert tracker.get_slot("language") == "en" and copied.get_slot("language") == "pl"
+    assert len(copied.events) == len(tracker.events) + 1
+
+
+def test_a_tracker_with_other_events_or_a_bounded_history_is_copied_by_rasa(monkeypatch):
+    calls = []
+    monkeypatch.setattr(patches, "_original_tracker_copy", lambda tracker: calls.append(tracker) or "rasa's copy")
+    loop = DialogueStateTracker.from_events("u", SEQUENCES["loop"])
+    bounded = DialogueStateTracker.from_events("u", TURNS_WITH_SLOTS["a turn"], max_event_history=3)
+    assert patches.tracker_copy_from_latest_events(loop) == "rasa's copy"
+    assert patches.tracker_copy_from_latest_events(bounded) == "rasa's copy"
+    assert calls == [loop, bounded]
+
+
+@pytest.mark.parametrize("name", TURNS_WITH_SLOTS)
+def test_a_conversation_of_turns_is_copied_without_rasas_replay(name, monkeypatch):
+    tracker = DialogueStateTracker.from_events("u", TURNS_WITH_SLOTS[name], [language_slot()])
+    monkeypatch.setattr(patches, "_original_tracker_copy", None)  # calling it would fail
+    assert len(patches.tracker_copy_from_latest_events(tracker).events) == len(tracker.events)
