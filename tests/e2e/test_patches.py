@@ -195,6 +195,7 @@ def test_every_patch_is_in_effect_in_the_running_server(assistant):
     assert refused.value.code == 403
 
 
+@pytest.mark.slow
 def test_make_train_ran_with_the_training_patch():
     from tests.servers import MODEL
 
