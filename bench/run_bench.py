@@ -341,7 +341,7 @@ class Client:
 
 
 def degraded_marker() -> str:
-    """The start of our assistant's 'technical problem' reply (channels/safety_net.py)."""
+    """The start of our assistant's 'technical problem' reply (channels/reply_guarantee.py)."""
     routes = yaml.safe_load((ROOT / "catalogue" / "routes.yml").read_text(encoding="utf-8"))["routes"]
     return routes["service_unavailable"]["messages"][0].split("{")[0][:60]
 
@@ -1202,7 +1202,7 @@ def report(results: Dict[str, Any], checks: List[Check], plot_path: Path, out: P
         "- **Error**: HTTP status not 200, a body that is not a JSON list, an empty reply list, or a client failure "
         "(time-out 30 s, refused). Our assistant never leaves a message unanswered: when it fails or takes over "
         f"{REPLY_DEADLINE_SECONDS:g} s, "
-        '`channels/safety_net.py` answers "Sorry, I\'m having a technical problem ..."; such a reply is counted as '
+        '`channels/reply_guarantee.py` answers "Sorry, I\'m having a technical problem ..."; such a reply is counted as '
         "**degraded**, not as successful, and the 20-user target requires no errors and no degraded replies.",
         "- The throughput ratio divides our successful messages/s by stock's answered messages/s (every HTTP 200, "
         "its empty replies included), so stock's small domain is not held against it"

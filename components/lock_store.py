@@ -24,7 +24,7 @@ Here, as Rasa's store but:
   safety net's reply) if its ticket is gone (Redis restarted);
 - connecting and each command give up after `socket_timeout` (1 s): the calls are
   synchronous, so a hung Redis must not hold the replica's event loop for long.
-  A Redis that is down fails the turn at once, and channels/safety_net.py answers.
+  A Redis that is down fails the turn at once, and channels/reply_guarantee.py answers.
 
 endpoints.production.yml: type components.lock_store.LeasedRedisLockStore, url (host), port,
 password, db, use_ssl, key_prefix, and optionally lease_seconds, poll_seconds, socket_timeout.

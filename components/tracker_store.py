@@ -23,7 +23,7 @@ kept in an in-memory store (the turn exists in one replica only and is lost at t
 restart). For this store that is switched off: the wrapper's two error hooks re-raise the
 error as TrackerStoreUnavailable (refuse_silent_fallback(), applied when this module is
 imported, which Rasa does to build the store before any Agent wraps it; other stores keep
-Rasa's behaviour). The turn then fails, channels/safety_net.py answers with the
+Rasa's behaviour). The turn then fails, channels/reply_guarantee.py answers with the
 service_unavailable reply, and nothing of that turn is kept anywhere.
 
 Recovery. The PostgreSQL engine is rebuilt with pool_pre_ping: every connection taken from the
