@@ -1,4 +1,4 @@
-"""Rasa patches (fixes 1 to 12; fix 7 was removed) that remove costs profiling found (docs/profiling.md).
+"""Rasa patches (fixes 1 to 15; fix 7 was removed) that remove costs profiling found (docs/profiling.md).
 
 Each patch replaces one attribute of a Rasa class with a function here that keeps Rasa's
 behaviour (the same results and errors) and was checked against the Rasa source of `checked_with`.
@@ -547,6 +547,7 @@ PATCHES: Tuple[Patch, ...] = (
         "_validate_action_result",
         validate_action_result,
     ),
+    Patch(2, "event classes looked up in a dictionary", Event, "resolve_by_type", staticmethod(resolve_by_type)),
     Patch(
         3,
         "only the latest events sent to the action server",
@@ -554,10 +555,16 @@ PATCHES: Tuple[Patch, ...] = (
         "_action_call_format",
         action_call_with_recent_events,
     ),
-    Patch(2, "event classes looked up in a dictionary", Event, "resolve_by_type", staticmethod(resolve_by_type)),
     Patch(4, "applied events extended incrementally", DialogueStateTracker, "applied_events", applied_events),
     Patch(5, "one kept HTTP session per action endpoint", EndpointConfig, "session", kept_session),
     Patch(6, "the model graph run without dask", DaskGraphRunner, "run", run_graph_in_order),
+    Patch(
+        9,
+        "the training graph's schema built when first read",
+        ModelMetadata,
+        "from_dict",
+        classmethod(metadata_with_train_schema_on_first_use),
+    ),
     Patch(10, "whether the domain is empty worked out once", Domain, "is_empty", domain_is_empty_once),
     Patch(
         11,
@@ -574,26 +581,19 @@ PATCHES: Tuple[Patch, ...] = (
         load_agent_on_start_then_settle,
     ),
     Patch(
-        9,
-        "the training graph's schema built when first read",
-        ModelMetadata,
-        "from_dict",
-        classmethod(metadata_with_train_schema_on_first_use),
+        13,
+        "the model package written at gzip's default level",
+        rasa.engine.storage.local_model_storage,
+        "TarSafe",
+        TarSafeAtGzipDefault,
     ),
+    Patch(14, "no copies for debug log lines that are dropped", rasa.core.processor, "copy", COPY_FOR_DEBUG_LOGS),
     Patch(
         15,
         "a tracker copied without applying again what later events undo",
         DialogueStateTracker,
         "copy",
         tracker_copy_from_latest_events,
-    ),  # fmt: skip
-    Patch(14, "no copies for debug log lines that are dropped", rasa.core.processor, "copy", COPY_FOR_DEBUG_LOGS),
-    Patch(
-        13,
-        "the model package written at gzip's default level",
-        rasa.engine.storage.local_model_storage,
-        "TarSafe",
-        TarSafeAtGzipDefault,
     ),
 )
 JAX_CHECKED_WITH = "3.6.21"
