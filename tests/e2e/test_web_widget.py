@@ -379,10 +379,14 @@ def test_the_typing_indicator_shows_while_the_bot_answers(page, hostile_web):
 
 @pytest.mark.slow
 def test_a_reload_keeps_the_conversation_and_a_new_tab_starts_fresh(tabs, web):
+    from tests.e2e.test_feedback import QUESTION
+
     page = tabs().page
     load(page, web.url)
     open_chat(page)
-    ask(page, "how do i get crime alerts for my area", WMNOW)
+    # The routed answer, then "Was this helpful?": the reload must find both.
+    replies = ask(page, "how do i get crime alerts for my area", QUESTION)
+    assert WMNOW in " ".join(replies), replies
     before, session = messages(page), stored(page)["sessionId"]
     assert page.evaluate("localStorage.length") == 0
 
