@@ -25,7 +25,7 @@ BARS = {"danger": 1.0, "alarms": 0.03, "routing": 0.90, "language": 0.95}
 # What make test holds every language to today, where some are short of a bar (docs/quality.md): a
 # little below the worst language measured on 2026-12-02, so that nothing gets worse while the gaps
 # are closed. Raise to BARS.
-HELD = {"danger": 0.96, "alarms": 0.08, "routing": 0.75, "language": 0.85}
+HELD = {"danger": 1.0, "alarms": 0.10, "routing": 0.75, "language": 0.85}
 OTHERS = [code for code in LANGUAGES if code != ENGLISH]
 
 
