@@ -22,9 +22,9 @@ from tests.servers import answered
 
 HELD_OUT = Path(__file__).parents[1] / "heldout"
 BARS = {"danger": 1.0, "alarms": 0.03, "routing": 0.90, "language": 0.95}
-# What make test holds every language to today, where some are short of a bar (docs/quality.md): a
-# little below the worst language measured on 2026-12-02, so that nothing gets worse while the gaps
-# are closed. Raise to BARS.
+# What make test holds every language to today, where some are short of a bar (docs/quality.md): the
+# worst language measured on 2026-12-02, rounded (alarms: Arabic, 4 of 41), so that nothing gets worse
+# while the gaps are closed. Raise to BARS.
 HELD = {"danger": 1.0, "alarms": 0.10, "routing": 0.75, "language": 0.85}
 OTHERS = [code for code in LANGUAGES if code != ENGLISH]
 
