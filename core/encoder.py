@@ -14,7 +14,7 @@ import os
 import threading
 from collections import OrderedDict
 from pathlib import Path
-from typing import Dict, Iterator, List, Optional, Sequence, Set
+from typing import Any, Dict, Iterator, List, Optional, Sequence, Set
 
 import numpy as np
 
@@ -68,6 +68,10 @@ def _load() -> object:
 # The latest embeddings, by the text's hash: the same short messages ("hi", "thanks") come from many
 # people, and embedding one costs more than the rest of understanding it. Memory only, never saved.
 RECENT = 4096
+# What the engine reads of one text, in its tokens: a 1,000-character message in words is about 250,
+# but 1,000 emoji are 1,006 and took 1.5 s (longer than the reply deadline on a busy machine). A text
+# is cut at this limit for its embedding only; the patterns and the n-grams still read all of it.
+MAX_TOKENS = 256
 _recent: "OrderedDict[int, np.ndarray]" = OrderedDict()
 
 
@@ -88,13 +92,28 @@ def embed(texts: Sequence[str]) -> np.ndarray:
     if missing:
         engine = _load()
         with _engine_lock:
-            vectors = np.asarray(engine.query(list(missing.values())), dtype=np.float32).reshape(-1, DIM)
+            within = [within_token_limit(engine, text) for text in missing.values()]
+            vectors = np.asarray(engine.query(within), dtype=np.float32).reshape(-1, DIM)
         found.update(zip(missing, vectors, strict=True))
         with _lock:
             _recent.update(zip(missing, vectors, strict=True))
             while len(_recent) > RECENT:
                 _recent.popitem(last=False)
     return np.stack([found[k] for k in keys])
+
+
+def within_token_limit(engine: Any, text: str) -> str:
+    """The text, or its longest start that the engine reads as at most MAX_TOKENS tokens."""
+    if engine.token_count(text, True) <= MAX_TOKENS:
+        return text
+    fits, too_long = 0, len(text)
+    while too_long - fits > 1:
+        middle = (fits + too_long) // 2
+        if engine.token_count(text[:middle], True) <= MAX_TOKENS:
+            fits = middle
+        else:
+            too_long = middle
+    return text[:fits]
 
 
 def key(text: str) -> int:
