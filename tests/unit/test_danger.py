@@ -14,7 +14,7 @@ from rasa.shared.nlu.training_data.training_data import TrainingData
 
 from components.danger import DangerDetector
 from core.danger import DangerDataError, DangerModel, Thresholds, decide, escalates, read_file, read_training_data
-from core.emergency import DEFAULT_PATTERNS_FILE, PatternsError, is_emergency, load_patterns, parse_patterns
+from core.emergency import DEFAULT_PATTERNS_FILE, PatternsError, is_emergency, load_patterns, matches, parse_patterns
 from core.encoder import embed
 
 THRESHOLDS = Thresholds(model=0.5, maybe=0.2, concern=0.2)
@@ -85,6 +85,46 @@ def test_the_decision(text, score, now, reason):
 def test_the_calm_threshold_and_missing_people(text, score, now):
     thresholds = Thresholds(model=0.5, maybe=0.2, concern=0.2, calm=0.95)
     assert decide(text, score, load_patterns(), thresholds).now is now
+
+
+def calm(text: str) -> bool:
+    """The patterns say past, hypothetical, a question or a joke, and nothing says it is happening now."""
+    found = matches(text, load_patterns())
+    return found.not_now and not found.urgent
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "he has a knife on the bed and says tonight is the last night for us",  # "last night", but not the past
+        "not joking, flames coming out of the takeaway and people live upstairs",
+        "lads with bats outside the off licence on the Soho Road, one is on the floor",  # not a licence
+        "I wonder if someone could come, my mum has dementia and walked out an hour ago in her nightie",
+        "he says we are not allowed to ring anyone and he is bleeding from his stomach",
+        "what's the law on self defence, my neighbour is kicking his wife in the street",
+        "is it legal to take his keys? my uncle is hammered and about to drive the kids home",
+        "ohda purana gharwala bahar khada gate tod reha",  # "purana": old, as in her ex-husband
+        "a inghitit toate pastilele acum o ora si nu se trezeste",  # an hour ago: still now
+        "wiilkeyga xalay guriga ma soo hoyan",  # did not come home last night: missing now
+    ],
+)
+def test_words_that_only_look_past_or_hypothetical_do_not_calm_an_emergency(text):
+    assert not calm(text)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "my car was broken into last night",
+        "my nan fell and hit her head but the hospital says she is recovering",
+        "what happens if someone breaks in while I'm away",
+        "do I need a licence for a shotgun",
+        "lol my boss will kill me",
+        "a inghitit o pastila acum o saptamana",
+    ],
+)
+def test_the_past_questions_and_jokes_still_calm(text):
+    assert calm(text)
 
 
 def test_a_follow_up_escalates_an_earlier_worry_and_nothing_else_does():
