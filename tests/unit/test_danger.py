@@ -106,6 +106,9 @@ def calm(text: str) -> bool:
         "ohda purana gharwala bahar khada gate tod reha",  # "purana": old, as in her ex-husband
         "a inghitit toate pastilele acum o ora si nu se trezeste",  # an hour ago: still now
         "wiilkeyga xalay guriga ma soo hoyan",  # did not come home last night: missing now
+        "whats the number for an ambulance, my dad is on the floor and not talking",  # not a question about the service
+        "the man who attacked me last year has just walked into the shop where I work",
+        "شو رقم الاسعاف، ابني وقع وما عم يتنفس",  # "the ambulance number", not "the ambulance is here"
     ],
 )
 def test_words_that_only_look_past_or_hypothetical_do_not_calm_an_emergency(text):
@@ -119,6 +122,7 @@ def test_words_that_only_look_past_or_hypothetical_do_not_calm_an_emergency(text
         "my nan fell and hit her head but the hospital says she is recovering",
         "what happens if someone breaks in while I'm away",
         "do I need a licence for a shotgun",
+        "what's the number for the council",
         "lol my boss will kill me",
         "a inghitit o pastila acum o saptamana",
     ],
