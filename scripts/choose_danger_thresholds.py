@@ -36,7 +36,9 @@ MARGIN = 0.7
 GATE_MARGIN = 0.3
 GRID = [round(value, 3) for value in np.arange(0.05, 0.951, 0.025)]
 # The calm threshold is near certainty already and not lowered by MARGIN: lower, it lets past events alarm.
-CALM_GRID = [0.8, 0.85, 0.9, 0.95, 1.01]
+# Never above 0.99: a stray `not_now` word must not silence a near-certain model (on 2026-12-03, 12 of the
+# 1,394 validation emergencies had one, "the last night for both of us", "off licence"; all scored >= 0.82).
+CALM_GRID = [0.8, 0.85, 0.9, 0.95, 0.99]
 
 
 def danger_config(config_path: Path = CONFIG) -> Dict[str, float]:

@@ -31,6 +31,8 @@ THRESHOLDS = Thresholds(model=0.5, maybe=0.2, concern=0.2)
         "theres a man with a knife outside my house right now",
         "someone is trying the back door handle",
         "he wont let me out of the car",
+        "运河边有个老人掉到水里了",  # someone in the water, in Chinese and Bengali
+        "পুকুরে একটা ছেলে হাবুডুবু খাইতেছে",
     ],
 )
 def test_the_patterns_alone_see_clear_danger_now(text):
