@@ -33,6 +33,8 @@ THRESHOLDS = Thresholds(model=0.5, maybe=0.2, concern=0.2)
         "he wont let me out of the car",
         "运河边有个老人掉到水里了",  # someone in the water, in Chinese and Bengali
         "পুকুরে একটা ছেলে হাবুডুবু খাইতেছে",
+        "ambulance ka number do jaldi, ammi saans nahi le rahi",  # asking for the ambulance while someone collapses
+        "رقم الاسعاف لو سمحت، ابوي وقع ومو عم يتنفس",
     ],
 )
 def test_the_patterns_alone_see_clear_danger_now(text):
@@ -49,6 +51,7 @@ def test_the_patterns_alone_see_clear_danger_now(text):
         "whats the best knife for onions",
         "how do i sign up for alerts",
         "he's gone now, we're safe now",
+        "ambulance ka number kya hai, bas phone mein save karna hai",
         "hello",
     ],
 )
