@@ -15,7 +15,6 @@ import urllib.request
 from typing import Any, Dict, Iterator, List
 
 import pytest
-import yaml
 from axe_playwright_python.sync_playwright import Axe
 from playwright.sync_api import Page, expect
 
@@ -31,7 +30,6 @@ SMALL_PHONE = {"width": 320, "height": 640}  # WCAG 1.4.10 (reflow): 320 CSS pix
 WMNOW = "https://www.wmnow.co.uk"
 CONTACT_US = "https://www.west-midlands.police.uk/contact-us"
 STORAGE_KEY = "wmpChat.v1"
-ROUTES = ROOT / "catalogue" / "routes.yml"
 
 # The conversation as the widget shows it: who said it and the visible text (without the
 # visually hidden "Assistant:" / "(opens in a new tab)").
@@ -151,8 +149,7 @@ def open_chat(page: Page, greeting: bool = True) -> None:
         expect(page.locator("#wmp-chat-log")).to_contain_text("automated assistant")
         expect(page.locator("#wmp-chat-status")).to_have_text("Connected")
         # All of the greeting: on a busy machine its last message can come after the first ones.
-        greeting_messages = yaml.safe_load(ROUTES.read_text(encoding="utf-8"))["routes"]["greet"]["messages"]
-        wait_for_bot_messages_after(page, len(greeting_messages) - 1)
+        wait_for_bot_messages_after(page, len(load_catalogue().route("greet").messages) - 1)
 
 
 def replies_after_last_user_message(page: Page) -> List[str]:
