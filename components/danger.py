@@ -43,7 +43,7 @@ class DangerDetector(GraphComponent):
             "threshold": 0.5,
             "maybe_threshold": 0.2,
             "concern_threshold": 0.2,
-            "calm_threshold": 1.01,
+            "calm_threshold": 0.99,
         }
 
     def __init__(

@@ -68,7 +68,7 @@ class Thresholds:
     model: float  # danger now on the model alone (unless the patterns say past or hypothetical)
     maybe: float  # a `maybe_danger` pattern counts when the model gives at least this
     concern: float  # an earlier message this worrying makes an escalating follow-up danger now
-    calm: float = 1.01  # danger now on the model alone though the patterns say past or hypothetical
+    calm: float = 0.99  # danger now on the model alone though the patterns say past (never "never")
 
 
 @dataclass(frozen=True)
